@@ -1,0 +1,325 @@
+"""Settings from one place: command-line option, then environment variable, then the TOML file, then the default."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import stat
+import sys
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pierrot.domain import Filters
+from pierrot.errors import ConfigError
+
+DEFAULT_FLICKR_API_URL = "https://api.flickr.com/services/rest/"
+DEFAULT_X_API_URL = "https://api.x.com"
+DEFAULT_TEMPLATE = "{title}"
+DEFAULT_ALT_TEMPLATE = "{title}. {description}"
+DEFAULT_LEASE_SECONDS = 900
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+NSID = re.compile(r"^\d+@[A-Z]\d{2}$")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One setting: its attribute, environment variable, config-file place, kind and default."""
+
+    attr: str
+    env: str
+    section: str
+    key: str
+    kind: str = "str"  # str, bool, int, float, date, list
+    secret: bool = False
+    default: Any = None
+    help: str = ""
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec("store", "PIERROT_STORE", "store", "url", help="where the documents live: s3://bucket[/prefix], a folder"),
+    Spec("flickr_api_key", "PIERROT_FLICKR_API_KEY", "flickr", "api_key", secret=True, help="Flickr API key"),
+    Spec("flickr_api_secret", "PIERROT_FLICKR_API_SECRET", "flickr", "api_secret", secret=True,
+         help="Flickr API secret"),
+    Spec("flickr_user", "PIERROT_FLICKR_USER", "flickr", "user",
+         help="the photostream: an NSID, a username or the path alias of its URL"),
+    Spec("flickr_api_url", "PIERROT_FLICKR_API_URL", "flickr", "api_url", default=DEFAULT_FLICKR_API_URL,
+         help="Flickr REST endpoint (for testing against a fake)"),
+    Spec("image_hosts", "PIERROT_FLICKR_IMAGE_HOSTS", "flickr", "image_hosts", kind="list",
+         help="image hosts allowed besides Flickr's own (host or scheme://host:port; for testing)"),
+    Spec("x_api_key", "PIERROT_X_API_KEY", "x", "api_key", secret=True, help="X API key (consumer key)"),
+    Spec("x_api_secret", "PIERROT_X_API_SECRET", "x", "api_secret", secret=True, help="X API key secret"),
+    Spec("x_access_token", "PIERROT_X_ACCESS_TOKEN", "x", "access_token", secret=True, help="X access token"),
+    Spec("x_access_token_secret", "PIERROT_X_ACCESS_TOKEN_SECRET", "x", "access_token_secret", secret=True,
+         help="X access token secret"),
+    Spec("x_api_url", "PIERROT_X_API_URL", "x", "api_url", default=DEFAULT_X_API_URL,
+         help="X API base URL (for testing against a fake)"),
+    Spec("template", "PIERROT_PUBLISH_TEMPLATE", "publish", "template", default=DEFAULT_TEMPLATE,
+         help="post text: {title} {description} {url} {date_taken} {year} {tags}"),
+    Spec("alt_template", "PIERROT_PUBLISH_ALT_TEMPLATE", "publish", "alt_template", default=DEFAULT_ALT_TEMPLATE,
+         help="alt text, same placeholders"),
+    Spec("link", "PIERROT_PUBLISH_LINK", "publish", "link", kind="bool", default=False,
+         help="add the photo's Flickr page to the post (costs more on X)"),
+    Spec("alt_text", "PIERROT_PUBLISH_ALT_TEXT", "publish", "alt_text", kind="bool", default=True,
+         help="set alt text on every image"),
+    Spec("include_tags", "PIERROT_PUBLISH_INCLUDE_TAGS", "publish", "include_tags", kind="list",
+         help="only photos with any of these tags"),
+    Spec("exclude_tags", "PIERROT_PUBLISH_EXCLUDE_TAGS", "publish", "exclude_tags", kind="list",
+         help="never photos with any of these tags"),
+    Spec("taken_after", "PIERROT_PUBLISH_TAKEN_AFTER", "publish", "taken_after", kind="date",
+         help="only photos taken on or after this date (YYYY-MM-DD)"),
+    Spec("taken_before", "PIERROT_PUBLISH_TAKEN_BEFORE", "publish", "taken_before", kind="date",
+         help="only photos taken on or before this date"),
+    Spec("uploaded_after", "PIERROT_PUBLISH_UPLOADED_AFTER", "publish", "uploaded_after", kind="date",
+         help="only photos uploaded on or after this date"),
+    Spec("licenses", "PIERROT_PUBLISH_LICENSES", "publish", "licenses", kind="list",
+         help="only photos under these Flickr license ids"),
+    Spec("lease_seconds", "PIERROT_PUBLISH_LEASE_SECONDS", "publish", "lease_seconds", kind="int",
+         default=DEFAULT_LEASE_SECONDS, help="how long a pending publish blocks others"),
+    Spec("timeout", "PIERROT_HTTP_TIMEOUT", "store", "http_timeout", kind="float", default=DEFAULT_TIMEOUT_SECONDS,
+         help="seconds before a network call is given up"),
+)
+SPECS_BY_ATTR = {s.attr: s for s in SPECS}
+
+
+def default_config_path(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "pierrot" / "config.toml"
+
+
+def default_store(env: Mapping[str, str]) -> str:
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "pierrot")
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """A parsed ``PIERROT_STORE``."""
+
+    kind: str  # "local" or "s3"
+    path: Path | None = None
+    bucket: str | None = None
+    prefix: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "s3":
+            return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+        return str(self.path)
+
+
+def parse_store(url: str, origin: str = "PIERROT_STORE") -> StoreLocation:
+    """Parse ``s3://bucket[/prefix]``, ``file:///dir`` or a folder path."""
+    text = url.strip()
+    if not text:
+        raise ConfigError(f"{origin} is empty: give s3://bucket[/prefix] or a folder path")
+    if text.startswith("s3://"):
+        rest = text[len("s3://"):]
+        bucket, _, prefix = rest.partition("/")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", bucket):
+            raise ConfigError(f"{origin}={text!r} does not name a valid S3 bucket: use s3://bucket or s3://bucket/prefix")
+        return StoreLocation("s3", bucket=bucket, prefix=prefix.strip("/"))
+    if text.startswith("file://"):
+        path = text[len("file://"):]
+        if not path.startswith("/"):
+            raise ConfigError(f"{origin}={text!r} is not an absolute file URL: use file:///absolute/folder")
+        return StoreLocation("local", path=Path(path))
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://", text):
+        raise ConfigError(f"{origin}={text!r} has an unsupported scheme: use s3://bucket[/prefix] or a folder path")
+    return StoreLocation("local", path=Path(text).expanduser())
+
+
+@dataclass
+class Settings:
+    """Every setting pierrot has, resolved, plus where each value came from."""
+
+    values: dict[str, Any]
+    origins: dict[str, str]
+    config_path: Path
+    config_loaded: bool = False
+    warnings: list[str] = field(default_factory=list)
+    verbose: bool = False
+    quiet: bool = False
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("values")
+        if values is not None and name in values:
+            return values[name]
+        raise AttributeError(name)
+
+    @property
+    def store_location(self) -> StoreLocation:
+        return parse_store(str(self.values["store"]), self.origins.get("store", "PIERROT_STORE"))
+
+    def require(self, *attrs: str) -> None:
+        """Fail with exit code 2 naming the first missing setting and how to set it."""
+        for attr in attrs:
+            if not self.values.get(attr):
+                spec = SPECS_BY_ATTR[attr]
+                raise ConfigError(
+                    f"{spec.env} is not set: export {spec.env}=... or set {spec.key} in the [{spec.section}] "
+                    f"section of {self.config_path}"
+                )
+        if "flickr_user" in attrs:
+            user = str(self.values["flickr_user"]).strip()
+            if "/" in user or " " in user.strip():
+                if not user.startswith("http"):
+                    raise ConfigError(
+                        f"PIERROT_FLICKR_USER={user!r} is not an NSID, a username or a path alias"
+                    )
+
+    def secrets(self) -> list[str]:
+        """The secret values in use, for redaction."""
+        return [str(self.values[s.attr]) for s in SPECS if s.secret and self.values.get(s.attr)]
+
+    @property
+    def filters(self) -> Filters:
+        return Filters(
+            include_tags=tuple(self.values.get("include_tags") or ()),
+            exclude_tags=tuple(self.values.get("exclude_tags") or ()),
+            taken_after=self.values.get("taken_after"),
+            taken_before=self.values.get("taken_before"),
+            uploaded_after=self.values.get("uploaded_after"),
+            licenses=tuple(str(x) for x in self.values.get("licenses") or ()),
+        )
+
+    def with_values(self, **changes: Any) -> Settings:
+        values = dict(self.values)
+        origins = dict(self.origins)
+        for attr, value in changes.items():
+            values[attr] = value
+            origins[attr] = f"--{attr.replace('_', '-')}"
+        return Settings(values, origins, self.config_path, self.config_loaded, self.warnings, self.verbose, self.quiet)
+
+
+def _convert(spec: Spec, raw: Any, origin: str) -> Any:
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{origin} is malformed: expected {expected}, got {raw!r}")
+
+    if spec.kind == "str":
+        if not isinstance(raw, str):
+            raise bad("a string")
+        return raw.strip()
+    if spec.kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise bad("true or false")
+    if spec.kind in {"int", "float"}:
+        if isinstance(raw, bool):
+            raise bad("a number")
+        try:
+            number = int(str(raw).strip()) if spec.kind == "int" else float(str(raw).strip())
+        except ValueError:
+            raise bad("a number") from None
+        if number <= 0:
+            raise bad("a positive number")
+        return number
+    if spec.kind == "date":
+        if isinstance(raw, dt.datetime):
+            return raw.date()
+        if isinstance(raw, dt.date):
+            return raw
+        try:
+            return dt.date.fromisoformat(str(raw).strip())
+        except ValueError:
+            raise bad("a date as YYYY-MM-DD") from None
+    if spec.kind == "list":
+        if isinstance(raw, list):
+            items = [str(x).strip() for x in raw]
+        elif isinstance(raw, str):
+            items = [x.strip() for x in raw.split(",")]
+        else:
+            raise bad("a list or a comma-separated string")
+        return tuple(x for x in items if x)
+    raise AssertionError(spec.kind)
+
+
+def _read_config(path: Path, explicit: bool) -> tuple[dict[str, Any], bool]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"config file {path} does not exist: create it or fix --config/PIERROT_CONFIG") from None
+        return {}, False
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8")), True
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def load_settings(
+    cli: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_path: str | Path | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> Settings:
+    """Resolve every setting by precedence: option, environment, config file, default."""
+    env = os.environ if env is None else env
+    cli = {k: v for k, v in (cli or {}).items() if v is not None}
+    explicit = config_path is not None or bool(env.get("PIERROT_CONFIG"))
+    path = Path(config_path or env.get("PIERROT_CONFIG") or default_config_path(env)).expanduser()
+    config, loaded = _read_config(path, explicit)
+    warnings: list[str] = []
+
+    known = {(s.section, s.key) for s in SPECS}
+    for section, table in config.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"config file {path}: {section!r} must be a [section], not a bare value")
+        for key in table:
+            if (section, key) not in known:
+                warnings.append(f"config file {path}: unknown setting {key!r} in [{section}] (ignored)")
+
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for spec in SPECS:
+        if spec.attr in cli:
+            raw, origin = cli[spec.attr], f"--{spec.attr.replace('_', '-')}"
+        elif env.get(spec.env, "") != "":
+            raw, origin = env[spec.env], spec.env
+        elif spec.key in config.get(spec.section, {}):
+            raw, origin = config[spec.section][spec.key], f"{spec.key} in [{spec.section}] of {path}"
+        else:
+            values[spec.attr] = default_store(env) if spec.attr == "store" else spec.default
+            origins[spec.attr] = "default"
+            continue
+        values[spec.attr] = _convert(spec, raw, origin)
+        origins[spec.attr] = origin
+
+    if loaded and any(config.get(s.section, {}).get(s.key) for s in SPECS if s.secret):
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            mode = 0
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            warnings.append(
+                f"config file {path} holds secrets and is readable by others: run `chmod 600 {path}`"
+            )
+
+    settings = Settings(values, origins, path, loaded, warnings)
+    parse_store(str(values["store"]), origins["store"] if origins["store"] != "default" else "PIERROT_STORE")
+    for url_attr in ("flickr_api_url", "x_api_url"):
+        url = str(values[url_attr])
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ConfigError(f"{SPECS_BY_ATTR[url_attr].env}={url!r} is not an http(s) URL")
+    if warn is not None:
+        for line in warnings:
+            warn(line)
+    return settings
+
+
+def is_nsid(user: str) -> bool:
+    return bool(NSID.match(user))
+
+
+def stderr_warn(line: str) -> None:
+    print(f"pierrot: warning: {line}", file=sys.stderr)

@@ -1,0 +1,454 @@
+"""The domain: photo records, the catalogue, the publish log and selection. Plain Python, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pierrot.errors import DocumentError
+
+META_DOCUMENT = "pierrot-meta.json"
+CATALOGUE_DOCUMENT = "pierrot-db.json"
+LOG_DOCUMENT = "pierrot-wal.json"
+
+META_VERSION = 1
+CATALOGUE_VERSION = 1
+LOG_VERSION = 1
+
+# Flickr size suffixes we keep, largest first, with their nominal longest edge.
+SIZE_LABELS: tuple[str, ...] = ("o", "k", "h", "l", "c", "z")
+NOMINAL_EDGE = {"k": 2048, "h": 1600, "l": 1024, "c": 800, "z": 640}
+
+
+def utc_now() -> dt.datetime:
+    """The current time in UTC, to the second."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    """ISO 8601 UTC with a Z, or None."""
+    if moment is None:
+        return None
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str | None) -> dt.datetime | None:
+    """Parse what :func:`iso` wrote (and any ISO 8601 with an offset)."""
+    if not text:
+        return None
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """One downloadable rendition of a photo."""
+
+    label: str
+    url: str
+    width: int
+    height: int
+
+    @property
+    def edge(self) -> int:
+        return max(self.width, self.height)
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """One photo (or video) of the photostream, as the catalogue keeps it."""
+
+    id: str
+    title: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    date_taken: str | None = None
+    date_taken_unknown: bool = False
+    date_uploaded: int = 0
+    last_update: int = 0
+    license: str = ""
+    path_alias: str | None = None
+    owner: str = ""
+    media: str = "photo"
+    original_format: str | None = None
+    sizes: tuple[Size, ...] = ()
+
+    @property
+    def page_url(self) -> str:
+        """The photo's page on Flickr."""
+        who = self.path_alias or self.owner
+        return f"https://www.flickr.com/photos/{who}/{self.id}/"
+
+    @property
+    def is_photo(self) -> bool:
+        return self.media == "photo"
+
+    @property
+    def taken(self) -> dt.date | None:
+        if not self.date_taken or self.date_taken_unknown:
+            return None
+        try:
+            return dt.date.fromisoformat(self.date_taken[:10])
+        except ValueError:
+            return None
+
+    @property
+    def uploaded(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.date_uploaded, dt.UTC)
+
+    def size(self, label: str) -> Size | None:
+        for size in self.sizes:
+            if size.label == label:
+                return size
+        return None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "tags": list(self.tags),
+            "date_taken": self.date_taken,
+            "date_taken_unknown": self.date_taken_unknown,
+            "date_uploaded": self.date_uploaded,
+            "last_update": self.last_update,
+            "license": self.license,
+            "path_alias": self.path_alias,
+            "owner": self.owner,
+            "media": self.media,
+            "original_format": self.original_format,
+            "sizes": {s.label: {"url": s.url, "width": s.width, "height": s.height} for s in self.sizes},
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Photo:
+        sizes = tuple(
+            Size(label, str(s["url"]), int(s["width"]), int(s["height"]))
+            for label, s in dict(doc.get("sizes") or {}).items()
+        )
+        return cls(
+            id=str(doc["id"]),
+            title=str(doc.get("title") or ""),
+            description=str(doc.get("description") or ""),
+            tags=tuple(str(t) for t in doc.get("tags") or ()),
+            date_taken=doc.get("date_taken"),
+            date_taken_unknown=bool(doc.get("date_taken_unknown", False)),
+            date_uploaded=int(doc.get("date_uploaded") or 0),
+            last_update=int(doc.get("last_update") or 0),
+            license=str(doc.get("license") or ""),
+            path_alias=doc.get("path_alias"),
+            owner=str(doc.get("owner") or ""),
+            media=str(doc.get("media") or "photo"),
+            original_format=doc.get("original_format"),
+            sizes=sizes,
+        )
+
+
+def newest_first(photos: Iterable[Photo]) -> list[Photo]:
+    """Order photos as Flickr lists them: newest upload first."""
+    return sorted(photos, key=lambda p: (p.date_uploaded, int(p.id) if p.id.isdigit() else 0), reverse=True)
+
+
+# --- pierrot-meta.json -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What sync needs to decide cheaply whether anything changed."""
+
+    total: int = 0
+    flickr_total: int = 0
+    nsid: str | None = None
+    user: str | None = None
+    newest_id: str | None = None
+    newest_upload: int | None = None
+    last_sync: str | None = None
+    last_full_sync: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "version": META_VERSION,
+            "total": self.total,
+            "flickr_total": self.flickr_total,
+            "nsid": self.nsid,
+            "user": self.user,
+            "newest_id": self.newest_id,
+            "newest_upload": self.newest_upload,
+            "last_sync": self.last_sync,
+            "last_full_sync": self.last_full_sync,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Any) -> Meta:
+        _check_version(META_DOCUMENT, doc, META_VERSION)
+        try:
+            return cls(
+                total=int(doc["total"]),
+                flickr_total=int(doc.get("flickr_total", doc["total"])),
+                nsid=_opt_str(doc.get("nsid")),
+                user=_opt_str(doc.get("user")),
+                newest_id=_opt_str(doc.get("newest_id")),
+                newest_upload=None if doc.get("newest_upload") is None else int(doc["newest_upload"]),
+                last_sync=_opt_str(doc.get("last_sync")),
+                last_full_sync=_opt_str(doc.get("last_full_sync")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DocumentError(META_DOCUMENT, f"bad field {exc}", "run `pierrot sync --full` to rebuild it") from exc
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _check_version(name: str, doc: Any, supported: int) -> None:
+    if not isinstance(doc, dict):
+        raise DocumentError(name, "expected a JSON object")
+    version = doc.get("version")
+    if not isinstance(version, int):
+        raise DocumentError(name, 'no integer "version" field')
+    if version > supported:
+        raise DocumentError(
+            name, f"schema version {version} is newer than this pierrot understands", "upgrade pierrot"
+        )
+
+
+# --- pierrot-db.json ---------------------------------------------------------------------------
+
+
+@dataclass
+class Catalogue:
+    """Every public photo of one photostream, newest upload first."""
+
+    nsid: str | None = None
+    photos: list[Photo] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.photos)
+
+    def by_id(self) -> dict[str, Photo]:
+        return {p.id: p for p in self.photos}
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"version": CATALOGUE_VERSION, "nsid": self.nsid, "photos": [p.to_doc() for p in self.photos]}
+
+    @classmethod
+    def from_doc(cls, doc: Any) -> Catalogue:
+        _check_version(CATALOGUE_DOCUMENT, doc, CATALOGUE_VERSION)
+        records = doc.get("photos")
+        if not isinstance(records, list):
+            raise DocumentError(CATALOGUE_DOCUMENT, 'no "photos" list', "run `pierrot sync --full` to rebuild it")
+        try:
+            photos = [Photo.from_doc(r) for r in records]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DocumentError(
+                CATALOGUE_DOCUMENT, f"a photo record is malformed ({exc!r})", "run `pierrot sync --full` to rebuild it"
+            ) from exc
+        return cls(nsid=_opt_str(doc.get("nsid")), photos=photos)
+
+
+# --- pierrot-wal.json --------------------------------------------------------------------------
+
+PENDING = "pending"
+PUBLISHED = "published"
+FAILED = "failed"
+UNKNOWN = "unknown"
+STATUSES = (PENDING, PUBLISHED, FAILED, UNKNOWN)
+# A photo with an entry in one of these states for a network is never chosen again for it.
+BLOCKING = frozenset({PENDING, PUBLISHED, UNKNOWN})
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One attempt to publish one photo on one network."""
+
+    photo_id: str
+    network: str
+    status: str
+    run_id: str
+    started_at: str
+    updated_at: str
+    post_id: str | None = None
+    post_url: str | None = None
+    reason: str | None = None
+    title: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "photo_id": self.photo_id,
+            "network": self.network,
+            "status": self.status,
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "updated_at": self.updated_at,
+            "post_id": self.post_id,
+            "post_url": self.post_url,
+            "reason": self.reason,
+            "title": self.title,
+        }
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> LogEntry:
+        status = str(doc["status"])
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        return cls(
+            photo_id=str(doc["photo_id"]),
+            network=str(doc["network"]),
+            status=status,
+            run_id=str(doc.get("run_id") or ""),
+            started_at=str(doc["started_at"]),
+            updated_at=str(doc.get("updated_at") or doc["started_at"]),
+            post_id=_opt_str(doc.get("post_id")),
+            post_url=_opt_str(doc.get("post_url")),
+            reason=_opt_str(doc.get("reason")),
+            title=_opt_str(doc.get("title")),
+        )
+
+    def age(self, now: dt.datetime) -> float:
+        started = parse_iso(self.updated_at) or now
+        return (now - started).total_seconds()
+
+
+@dataclass
+class PublishLog:
+    """Every publish attempt, oldest first; entries are appended and updated, never removed."""
+
+    entries: list[LogEntry] = field(default_factory=list)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"version": LOG_VERSION, "entries": [e.to_doc() for e in self.entries]}
+
+    @classmethod
+    def from_doc(cls, doc: Any) -> PublishLog:
+        _check_version(LOG_DOCUMENT, doc, LOG_VERSION)
+        records = doc.get("entries")
+        if not isinstance(records, list):
+            raise DocumentError(LOG_DOCUMENT, 'no "entries" list', "restore it from a backup or fix it by hand")
+        try:
+            return cls([LogEntry.from_doc(r) for r in records])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DocumentError(
+                LOG_DOCUMENT, f"an entry is malformed ({exc})", "restore it from a backup or fix it by hand"
+            ) from exc
+
+    def blocked_ids(self, network: str) -> set[str]:
+        """Photos that must not be chosen again for this network."""
+        return {e.photo_id for e in self.entries if e.network == network and e.status in BLOCKING}
+
+    def for_network(self, network: str) -> list[LogEntry]:
+        return [e for e in self.entries if e.network == network]
+
+    def pending(self, network: str) -> list[LogEntry]:
+        return [e for e in self.entries if e.network == network and e.status == PENDING]
+
+    def find(self, run_id: str, photo_id: str, network: str) -> int | None:
+        for index in range(len(self.entries) - 1, -1, -1):
+            e = self.entries[index]
+            if e.run_id == run_id and e.photo_id == photo_id and e.network == network:
+                return index
+        return None
+
+    def latest_for(self, photo_id: str, network: str) -> LogEntry | None:
+        for e in reversed(self.entries):
+            if e.photo_id == photo_id and e.network == network:
+                return e
+        return None
+
+    def with_entry(self, entry: LogEntry) -> PublishLog:
+        return PublishLog([*self.entries, entry])
+
+    def with_update(self, index: int, **changes: Any) -> PublishLog:
+        entries = list(self.entries)
+        entries[index] = replace(entries[index], **changes)
+        return PublishLog(entries)
+
+
+# --- choosing a photo --------------------------------------------------------------------------
+
+_TAG_CLEAN = re.compile(r"[^0-9a-z\u00c0-\uffff]+")
+
+
+def normalise_tag(tag: str) -> str:
+    """Flickr's machine form of a tag: lower case, no spaces or punctuation."""
+    return _TAG_CLEAN.sub("", tag.lower())
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which photos may be published; empty means no restriction."""
+
+    include_tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+    taken_after: dt.date | None = None
+    taken_before: dt.date | None = None
+    uploaded_after: dt.date | None = None
+    licenses: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.include_tags
+            or self.exclude_tags
+            or self.taken_after
+            or self.taken_before
+            or self.uploaded_after
+            or self.licenses
+        )
+
+    def matches(self, photo: Photo) -> bool:
+        tags = {normalise_tag(t) for t in photo.tags}
+        if self.include_tags and not tags.intersection(normalise_tag(t) for t in self.include_tags):
+            return False
+        if self.exclude_tags and tags.intersection(normalise_tag(t) for t in self.exclude_tags):
+            return False
+        if self.taken_after or self.taken_before:
+            taken = photo.taken
+            if taken is None:
+                return False
+            if self.taken_after and taken < self.taken_after:
+                return False
+            if self.taken_before and taken > self.taken_before:
+                return False
+        if self.uploaded_after and photo.uploaded.date() < self.uploaded_after:
+            return False
+        return not (self.licenses and photo.license not in self.licenses)
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """How a catalogue splits under the publish log and the filters."""
+
+    eligible: list[Photo]
+    photos: int
+    published: int
+    filtered_out: int
+
+
+def eligible_photos(catalogue: Sequence[Photo], log: PublishLog, network: str, filters: Filters) -> Eligibility:
+    """The photos that may be chosen now, and why the others may not."""
+    blocked = log.blocked_ids(network)
+    eligible: list[Photo] = []
+    photos = published = filtered = 0
+    for photo in catalogue:
+        if not photo.is_photo:
+            continue
+        photos += 1
+        if photo.id in blocked:
+            published += 1
+        elif not filters.matches(photo):
+            filtered += 1
+        else:
+            eligible.append(photo)
+    return Eligibility(eligible, photos, published, filtered)
+
+
+def choose(eligible: Sequence[Photo], rng: random.Random) -> Photo:
+    """Uniformly random among the eligible photos."""
+    return eligible[rng.randrange(len(eligible))]
