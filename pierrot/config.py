@@ -163,13 +163,6 @@ class Settings:
                     f"{spec.env} is not set: export {spec.env}=... or set {spec.key} in the [{spec.section}] "
                     f"section of {self.config_path}"
                 )
-        if "flickr_user" in attrs:
-            user = str(self.values["flickr_user"]).strip()
-            if "/" in user or " " in user.strip():
-                if not user.startswith("http"):
-                    raise ConfigError(
-                        f"PIERROT_FLICKR_USER={user!r} is not an NSID, a username or a path alias"
-                    )
 
     def secrets(self) -> list[str]:
         """The secret values in use, for redaction."""
@@ -185,6 +178,17 @@ class Settings:
             uploaded_after=self.values.get("uploaded_after"),
             licenses=tuple(str(x) for x in self.values.get("licenses") or ()),
         )
+
+    def with_cli_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        """These settings with a command's own options on top (None or empty means not given)."""
+        changes = {}
+        for attr, raw in overrides.items():
+            if raw is None or raw == ():
+                continue
+            spec = SPECS_BY_ATTR[attr]
+            changes[attr] = _convert(spec, list(raw) if isinstance(raw, tuple) else raw,
+                                     f"--{attr.replace('_', '-')}")
+        return self.with_values(**changes)
 
     def with_values(self, **changes: Any) -> Settings:
         values = dict(self.values)

@@ -47,12 +47,14 @@ class ConflictError(StoreError):
 class DocumentError(StoreError):
     """A document exists but is not valid JSON or not of the expected schema."""
 
-    def __init__(self, document: str, problem: str, advice: str = "") -> None:
+    def __init__(self, document: str, problem: str, advice: str = "", *, token: str | None = None) -> None:
         text = f"{document} is unreadable: {problem}"
         if advice:
             text += f"; {advice}"
         super().__init__(text)
         self.document = document
+        # The version token of the bad document, so that sync alone may rebuild derived data over it.
+        self.token = token
 
 
 class FlickrError(PierrotError):

@@ -1,0 +1,250 @@
+"""The command line: parse options, build settings, call the service, render the result."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pierrot import __version__, service, wiring
+from pierrot.config import Settings, load_settings
+from pierrot.errors import EXIT_FAILURE, PierrotError
+from pierrot.logs import REDACT, setup_logging
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """What every command needs: the settings, and how loud to be."""
+
+    settings: Settings
+
+    @property
+    def quiet(self) -> bool:
+        return self.settings.quiet
+
+    def say(self, text: str = "", **style: Any) -> None:
+        if not self.quiet:
+            click.secho(REDACT(text), **style)
+
+    def warn(self, text: str) -> None:
+        if not self.quiet:
+            click.echo(f"pierrot: warning: {REDACT(text)}", err=True)
+
+
+class PierrotGroup(click.Group):
+    """Turns pierrot's exceptions into one clear line and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PierrotError as exc:
+            click.echo(f"pierrot: error: {REDACT(str(exc))}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("pierrot: interrupted", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # an unexpected failure still gets one line, not a traceback
+            verbose = isinstance(ctx.obj, App) and ctx.obj.settings.verbose
+            if verbose:
+                click.echo(REDACT(traceback.format_exc()), err=True)
+            click.echo(
+                f"pierrot: error: unexpected {type(exc).__name__}: {REDACT(str(exc))}"
+                + ("" if verbose else " (run with -v for details)"),
+                err=True,
+            )
+            ctx.exit(EXIT_FAILURE)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(cls=PierrotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--store", metavar="URL", help="s3://bucket[/prefix], file:///dir or a folder  [env: PIERROT_STORE]")
+@click.option("--config", "config_path", metavar="PATH", help="TOML config file  [env: PIERROT_CONFIG]")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens, including HTTP calls (secrets redacted).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success (for cron).")
+@click.version_option(__version__, "--version", prog_name="pierrot")
+@click.pass_context
+def cli(ctx: click.Context, store: str | None, config_path: str | None, verbose: bool, quiet: bool) -> None:
+    """Keep a catalogue of a Flickr photostream and post never-posted photos to X.
+
+    Exit codes: 0 success, 1 operational failure, 2 usage or configuration error, 3 nothing left to publish.
+    """
+    setup_logging(verbose=verbose, quiet=quiet)
+    settings = load_settings(cli={"store": store}, config_path=config_path)
+    settings.verbose, settings.quiet = verbose, quiet
+    REDACT.add(settings.secrets())
+    app = App(settings)
+    ctx.obj = app
+    for line in settings.warnings:
+        app.warn(line)
+
+
+@contextmanager
+def _progress(app: App, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    if app.quiet or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=1, label=label, file=sys.stderr) as bar:
+        def update(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        yield update
+
+
+@cli.command()
+@click.option("--full", is_flag=True, help="List every photo again (catches edited titles and tags).")
+@pass_app
+def sync(app: App, full: bool) -> None:
+    """Mirror the photostream into the catalogue; only what changed, unless --full."""
+    app.settings.require(*wiring.FLICKR_SETTINGS)
+    store = wiring.build_store(app.settings)
+    source = wiring.build_source(app.settings)
+    with _progress(app, "listing Flickr") as progress:
+        report = service.sync(store, source, app.settings.flickr_user, full=full, progress=progress)
+    for line in report.warnings:
+        app.warn(line)
+    app.say(report.summary())
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Choose, download and compose, but post and write nothing.")
+@click.option("--photo", "photo_id", metavar="ID", help="Publish this photo rather than a random one.")
+@click.option("--force", is_flag=True, help="With --photo: post it even if it was published before.")
+@click.option("--output", "output_dir", type=click.Path(file_okay=False, path_type=Path), help="Keep the image here.")
+@click.option("--include-tag", "include_tags", multiple=True, metavar="TAG", help="Only photos with any such tag.")
+@click.option("--exclude-tag", "exclude_tags", multiple=True, metavar="TAG", help="Never photos with such a tag.")
+@click.option("--taken-after", metavar="YYYY-MM-DD", help="Only photos taken on or after this date.")
+@click.option("--taken-before", metavar="YYYY-MM-DD", help="Only photos taken on or before this date.")
+@click.option("--uploaded-after", metavar="YYYY-MM-DD", help="Only photos uploaded on or after this date.")
+@click.option("--license", "licenses", multiple=True, metavar="ID", help="Only photos under this Flickr license id.")
+@click.option("--link/--no-link", default=None, help="Add the Flickr page link to the post (costs more on X).")
+@pass_app
+def publish(app: App, dry_run: bool, photo_id: str | None, force: bool, output_dir: Path | None,
+            **overrides: Any) -> None:
+    """Post one never-posted photo to X with alt text, and print the post's URL."""
+    if force and not photo_id:
+        raise click.UsageError("--force only applies with --photo ID")
+    settings = app.settings.with_cli_overrides(overrides)
+    if not dry_run:
+        settings.require(*wiring.X_SETTINGS)
+    report = service.publish(
+        wiring.build_store(settings),
+        wiring.build_fetcher(settings),
+        lambda: wiring.build_publisher(settings),
+        service.PublishOptions(
+            filters=settings.filters, template=settings.template, alt_template=settings.alt_template,
+            link=settings.link, alt_text=settings.alt_text, photo_id=photo_id, force=force, dry_run=dry_run,
+            output_dir=output_dir, lease_seconds=settings.lease_seconds,
+        ),
+    )
+    if not dry_run:
+        app.say(report.post.url if report.post else "")
+        return
+    photo = report.photo
+    app.say(f"photo:     {photo.id}  {photo.title or '(untitled)'}")
+    app.say(f"page:      {photo.page_url}")
+    app.say(f"size:      {report.size_label} ({report.width}x{report.height}), {report.nbytes:,} bytes")
+    app.say(f"text:      {report.text_weight}/280 weighted characters")
+    for line in report.text.splitlines():
+        app.say(f"  {line}")
+    if report.alt_text is None:
+        app.say("alt text:  (switched off)")
+    else:
+        app.say(f"alt text:  {len(report.alt_text)}/1000 characters")
+        app.say(f"  {report.alt_text}")
+    if report.saved_to:
+        app.say(f"saved to:  {report.saved_to}")
+    app.say("dry run: nothing was posted or written")
+
+
+def _when(text: str | None) -> str:
+    return text or "never"
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_app
+def status(app: App, as_json: bool) -> None:
+    """Photos in the catalogue, published, remaining, and what needs a look."""
+    state = service.status(wiring.build_store(app.settings), app.settings.filters)
+    if as_json:
+        click.echo(json.dumps(state.to_dict(), indent=2))
+        return
+    rows = [
+        ("store", state.store),
+        ("photos", f"{state.photos}" + ("" if state.catalogue_present else "  (no catalogue: run `pierrot sync`)")),
+        ("published", str(state.published)),
+        ("remaining", str(state.remaining)),
+        ("unknown", str(state.unknown) + ("  (see `pierrot history`, then `pierrot resolve`)" if state.unknown
+                                           else "")),
+        ("failed", str(state.failed)),
+        ("pending", ", ".join(f"{p['photo_id']} ({p['age_seconds']}s)" for p in state.pending) or "none"),
+        ("last sync", _when(state.last_sync)),
+        ("last publish", _when(state.last_publish)),
+    ]
+    for key, value in rows:
+        click.echo(f"{key + ':':<14}{value}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the newest N entries.")
+@pass_app
+def history(app: App, as_json: bool, limit: int | None) -> None:
+    """The publish log, newest first."""
+    items = service.history(wiring.build_store(app.settings), limit=limit)
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in items], indent=2, ensure_ascii=False))
+        return
+    if not items:
+        click.echo("the publish log is empty")
+        return
+    colours = {"published": "green", "failed": "yellow", "unknown": "red", "pending": "cyan"}
+    for item in items:
+        title = (item.title or "(untitled)")[:40]
+        where = item.post_url or (item.reason or "")
+        status_cell = click.style(f"{item.status:<10}", fg=colours.get(item.status))
+        click.echo(f"{item.when:<21}{item.photo_id:<14}{status_cell}{title:<42}{where}")
+
+
+@cli.command()
+@click.option("--no-x", is_flag=True, help="Skip the X credentials check.")
+@pass_app
+def check(app: App, no_x: bool) -> None:
+    """Verify the setup without changing anything; exit 0 only if every check passes."""
+    results = service.run_checks(wiring.build_checks(app.settings, with_x=not no_x))
+    width = max(len(r.name) for r in results) + 2
+    for result in results:
+        mark = click.style("ok  ", fg="green") if result.ok else click.style("FAIL", fg="red", bold=True)
+        click.echo(f"{mark} {result.name:<{width}}{REDACT(result.detail)}")
+    if not all(r.ok for r in results):
+        raise click.exceptions.Exit(EXIT_FAILURE)
+
+
+@cli.command()
+@click.argument("photo_id")
+@click.option("--posted", "post_id", metavar="POST_ID", help="It was posted, as this post id.")
+@click.option("--not-posted", is_flag=True, help="It was not posted: make the photo eligible again.")
+@pass_app
+def resolve(app: App, photo_id: str, post_id: str | None, not_posted: bool) -> None:
+    """Settle an unknown (or stale pending) publish after checking your X account."""
+    if bool(post_id) == not_posted:
+        raise click.UsageError("give exactly one of --posted POST_ID or --not-posted")
+    entry = service.resolve(wiring.build_store(app.settings), photo_id, posted=post_id,
+                            lease_seconds=app.settings.lease_seconds)
+    app.say(f"photo {photo_id} is now {entry.status}" + (f" ({entry.post_url})" if entry.post_url else ""))
+

@@ -1,0 +1,298 @@
+"""The Flickr adapter: a photostream read through flickrapi, with our own paging and retries."""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import flickrapi
+import requests
+from flickrapi.exceptions import FlickrError as LibFlickrError
+
+from pierrot import __version__
+from pierrot.config import DEFAULT_FLICKR_API_URL, is_nsid
+from pierrot.domain import SIZE_LABELS, Photo, Size
+from pierrot.errors import FlickrError
+from pierrot.ports import PhotoSource, ProgressCallback, StreamSummary
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 500
+EXTRAS = ",".join(
+    [
+        "description",
+        "license",
+        "date_upload",
+        "date_taken",
+        "last_update",
+        "original_format",
+        "tags",
+        "media",
+        "path_alias",
+        *(f"url_{label}" for label in SIZE_LABELS),
+    ]
+)
+USER_AGENT = f"pierrot/{__version__}"
+
+# Flickr error codes that say "try again later".
+TRANSIENT_CODES = {105, 106, 201}
+USER_NOT_FOUND_CODES = {1, 2}
+
+
+class _Transient(Exception):
+    """A failure worth another try."""
+
+
+class FlickrPhotoSource(PhotoSource):
+    """Reads one photostream with the API key alone (public photos only)."""
+
+    def __init__(
+        self,
+        api_key: str,
+        api_secret: str,
+        *,
+        api_url: str = DEFAULT_FLICKR_API_URL,
+        timeout: float = 30.0,
+        concurrency: int = 4,
+        attempts: int = 4,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._key = str(api_key)
+        self._secret = str(api_secret)
+        self._api_url = api_url
+        self._timeout = timeout
+        self._concurrency = max(1, concurrency)
+        self._attempts = max(1, attempts)
+        self._backoff = backoff
+        self._sleep = sleep
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.retries = 0
+
+    # ---- the port --------------------------------------------------------------------------
+
+    def resolve_user(self, user: str) -> str:
+        user = user.strip()
+        if is_nsid(user):
+            return user
+        if user.startswith(("http://", "https://")):
+            return self._lookup_url(user)
+        try:
+            reply = self._call("flickr.people.findByUsername", username=user)
+            return str(reply["user"]["nsid"] if "nsid" in reply["user"] else reply["user"]["id"])
+        except _UserNotFound:
+            pass
+        return self._lookup_url(f"https://www.flickr.com/photos/{user}/")
+
+    def summary(self, nsid: str) -> StreamSummary:
+        reply = self._call("flickr.people.getPhotos", **self._query(nsid), per_page=1, page=1, extras="date_upload")
+        photos = _photos_block(reply)
+        items = photos.get("photo") or []
+        newest = items[0] if items else None
+        return StreamSummary(
+            total=_int(photos.get("total")),
+            newest_id=str(newest["id"]) if newest else None,
+            newest_upload=_int(newest.get("dateupload")) if newest and newest.get("dateupload") else None,
+        )
+
+    def list_photos(
+        self,
+        nsid: str,
+        *,
+        total: int,
+        min_upload_date: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> list[Photo]:
+        query = self._query(nsid)
+        if min_upload_date is not None:
+            query["min_upload_date"] = str(min_upload_date)
+        found = self._list(query, total, progress)
+        if len(found) != total and min_upload_date is None:
+            # Pages shift when a photo is uploaded or deleted mid-listing: one more pass fills the gap.
+            log.info("listing found %d items where Flickr said %d: listing once more", len(found), total)
+            again = self._list(query, total, progress)
+            found.update(again)
+        return sorted(found.values(), key=lambda p: (p.date_uploaded, _int(p.id)), reverse=True)
+
+    # ---- paging ----------------------------------------------------------------------------
+
+    def _list(self, query: dict[str, str], total: int, progress: ProgressCallback | None) -> dict[str, Photo]:
+        planned = max(1, math.ceil(total / PER_PAGE)) if total else 1
+        found: dict[str, Photo] = {}
+        done = 0
+
+        def fetch(page: int) -> dict[str, Any]:
+            return _photos_block(self._call("flickr.people.getPhotos", **query, per_page=PER_PAGE, page=page,
+                                            extras=EXTRAS))
+
+        def absorb(block: Mapping[str, Any]) -> None:
+            nonlocal done
+            for item in block.get("photo") or []:
+                photo = photo_from_item(item)
+                if photo is not None:
+                    found[photo.id] = photo
+            done += 1
+            if progress is not None:
+                progress(done, planned)
+
+        reported_pages = 0
+        with ThreadPoolExecutor(max_workers=min(self._concurrency, planned)) as pool:
+            for block in pool.map(fetch, range(1, planned + 1)):
+                absorb(block)
+                reported_pages = max(reported_pages, _int(block.get("pages")))
+            # The stream grew since the count: fetch the pages it now has beyond the plan.
+            if reported_pages > planned:
+                extra = range(planned + 1, min(reported_pages, 10_000) + 1)
+                planned = reported_pages
+                for block in pool.map(fetch, extra):
+                    absorb(block)
+        return found
+
+    def _query(self, nsid: str) -> dict[str, str]:
+        # The count and the listing must ask the same question, or their totals do not compare.
+        return {"user_id": nsid}
+
+    def _lookup_url(self, url: str) -> str:
+        try:
+            reply = self._call("flickr.urls.lookupUser", url=url)
+        except _UserNotFound:
+            raise FlickrError(
+                f"Flickr has no user {url.rstrip('/').rsplit('/', 1)[-1]!r}: check PIERROT_FLICKR_USER "
+                "(an NSID like 12345678@N00, a username, or the name in your photostream's URL)"
+            ) from None
+        return str(reply["user"]["id"])
+
+    # ---- one call, with retries ------------------------------------------------------------
+
+    def _api(self) -> Any:
+        api = getattr(self._local, "api", None)
+        if api is None:
+            api = flickrapi.FlickrAPI(self._key, self._secret, format="parsed-json", store_token=False,
+                                      timeout=self._timeout)
+            api.REST_URL = self._api_url
+            # flickrapi shares one class-level session between instances; give each thread its own.
+            session = requests.Session()
+            session.headers["User-Agent"] = USER_AGENT
+            api.flickr_oauth.session = session
+            self._local.api = api
+        return api
+
+    def _call(self, method: str, **params: Any) -> dict[str, Any]:
+        last: str = ""
+        for attempt in range(self._attempts):
+            if attempt:
+                with self._lock:
+                    self.retries += 1
+                delay = min(8.0, self._backoff * (2 ** (attempt - 1))) * (0.5 + random.random())
+                log.info("retrying %s in %.1fs after: %s", method, delay, last)
+                self._sleep(delay)
+            with self._lock:
+                self.calls += 1
+            try:
+                return self._call_once(method, params)
+            except _Transient as exc:
+                last = str(exc)
+        raise FlickrError(f"Flickr is not answering ({last}) after {self._attempts} tries: try again later")
+
+    def _call_once(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            reply = self._api().do_flickr_call(method, **params)
+        except LibFlickrError as exc:
+            raise _translate(exc, method) from None
+        except requests.Timeout:
+            raise _Transient(f"no answer within {self._timeout:g}s") from None
+        except requests.ConnectionError as exc:
+            raise _Transient(f"cannot connect to {self._api_url}: {type(exc).__name__}") from None
+        except ValueError:
+            raise _Transient("the answer was not JSON") from None
+        except requests.RequestException as exc:
+            raise FlickrError(f"Flickr call {method} failed: {type(exc).__name__}") from None
+        if not isinstance(reply, dict):
+            raise _Transient("the answer was not a JSON object")
+        return reply
+
+
+class _UserNotFound(FlickrError):
+    pass
+
+
+def _translate(exc: LibFlickrError, method: str) -> Exception:
+    code = exc.code
+    text = str(exc)
+    if code is None:
+        # flickrapi reports a non-200 HTTP status only in the message.
+        status = _int(text.rsplit(" ", 2)[-2]) if "Status code" in text else 0
+        if status == 429 or status >= 500:
+            return _Transient(f"HTTP {status}")
+        return FlickrError(f"Flickr answered HTTP {status or '?'} to {method}: check PIERROT_FLICKR_API_URL")
+    message = text.split(": ", 2)[-1]
+    if code in TRANSIENT_CODES:
+        return _Transient(f"error {code}: {message}")
+    if code == 100:
+        return FlickrError(f"Flickr rejected the API key (error 100: {message}): check PIERROT_FLICKR_API_KEY")
+    if code in {96, 97}:
+        return FlickrError(f"Flickr rejected the request signature (error {code}): check PIERROT_FLICKR_API_SECRET")
+    if code in USER_NOT_FOUND_CODES and method != "flickr.people.getPhotos":
+        return _UserNotFound(message)
+    if code in USER_NOT_FOUND_CODES:
+        return FlickrError(f"Flickr has no such user (error {code}: {message}): check PIERROT_FLICKR_USER")
+    return FlickrError(f"Flickr refused {method} (error {code}: {message})")
+
+
+def _photos_block(reply: Mapping[str, Any]) -> dict[str, Any]:
+    block = reply.get("photos")
+    if not isinstance(block, dict):
+        raise FlickrError('Flickr answered without a "photos" block: check PIERROT_FLICKR_API_URL')
+    return block
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def photo_from_item(item: Mapping[str, Any]) -> Photo | None:
+    """A catalogue record from one ``people.getPhotos`` item (None for a non-public one)."""
+    if str(item.get("ispublic", "1")) == "0":
+        return None
+    sizes: list[Size] = []
+    for label in SIZE_LABELS:
+        url = item.get(f"url_{label}")
+        if url:
+            sizes.append(Size(label, str(url), _int(item.get(f"width_{label}")), _int(item.get(f"height_{label}"))))
+    description = item.get("description")
+    if isinstance(description, Mapping):
+        description = description.get("_content", "")
+    taken = item.get("datetaken")
+    return Photo(
+        id=str(item["id"]),
+        title=str(item.get("title") or ""),
+        description=str(description or ""),
+        tags=tuple(_split_tags(item.get("tags"))),
+        date_taken=str(taken) if taken else None,
+        date_taken_unknown=str(item.get("datetakenunknown", "0")) == "1",
+        date_uploaded=_int(item.get("dateupload")),
+        last_update=_int(item.get("lastupdate")),
+        license=str(item.get("license", "")),
+        path_alias=str(item["pathalias"]) if item.get("pathalias") else None,
+        owner=str(item.get("owner") or ""),
+        media=str(item.get("media") or "photo"),
+        original_format=str(item["originalformat"]) if item.get("originalformat") else None,
+        sizes=tuple(sizes),
+    )
+
+
+def _split_tags(tags: Any) -> Iterable[str]:
+    if isinstance(tags, str):
+        return [t for t in tags.split() if t]
+    return []

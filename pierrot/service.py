@@ -1,0 +1,690 @@
+"""The use cases: sync, publish, status, history, resolve. The CLI and the Lambda handlers call only this."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pierrot import compose
+from pierrot.config import DEFAULT_ALT_TEMPLATE, DEFAULT_TEMPLATE
+from pierrot.domain import (
+    CATALOGUE_DOCUMENT,
+    FAILED,
+    LOG_DOCUMENT,
+    META_DOCUMENT,
+    PENDING,
+    PUBLISHED,
+    UNKNOWN,
+    Catalogue,
+    Filters,
+    LogEntry,
+    Meta,
+    Photo,
+    PublishLog,
+    choose,
+    eligible_photos,
+    iso,
+    newest_first,
+    utc_now,
+)
+from pierrot.errors import (
+    AnotherRunActive,
+    ConflictError,
+    DocumentError,
+    DuplicatePost,
+    NothingToPublish,
+    PierrotError,
+    PostOutcomeUnknown,
+    PostRefused,
+    PublishError,
+    StoreError,
+    UsageError,
+)
+from pierrot.ports import DocumentStore, FetchedImage, ImageFetcher, PhotoSource, Post, ProgressCallback, Publisher
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+
+# ==== sync ======================================================================================
+
+
+@dataclass
+class SyncReport:
+    """What a sync did, for the summary line and the Lambda's answer."""
+
+    mode: str  # "unchanged", "incremental" or "full"
+    photos: int
+    added: int = 0
+    removed: int = 0
+    updated: int = 0
+    flickr_calls: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.mode == "unchanged":
+            change = "no change"
+        else:
+            change = f"{self.added} added, {self.removed} removed"
+            if self.updated:
+                change += f", {self.updated} updated"
+        calls = "call" if self.flickr_calls == 1 else "calls"
+        return f"catalogue: {self.photos} photos ({change}; {self.mode} sync, {self.flickr_calls} Flickr {calls})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "photos": self.photos,
+            "added": self.added,
+            "removed": self.removed,
+            "updated": self.updated,
+            "flickr_calls": self.flickr_calls,
+            "warnings": list(self.warnings),
+        }
+
+
+def _read_doc(store: DocumentStore, name: str) -> tuple[Any | None, str | None]:
+    found = store.read(name)
+    return (None, None) if found is None else (found.doc, found.token)
+
+
+def sync(
+    store: DocumentStore,
+    source: PhotoSource,
+    user: str,
+    *,
+    full: bool = False,
+    progress: ProgressCallback | None = None,
+    now: Clock = utc_now,
+) -> SyncReport:
+    """Bring the catalogue in line with the photostream, as cheaply as the information allows."""
+    warnings: list[str] = []
+    calls_before = source.calls
+
+    meta: Meta | None = None
+    meta_token: str | None = None
+    try:
+        meta_doc, meta_token = _read_doc(store, META_DOCUMENT)
+        meta = Meta.from_doc(meta_doc) if meta_doc is not None else None
+    except DocumentError as exc:
+        warnings.append(f"{exc} (rebuilding it from Flickr)")
+        meta_token = exc.token if exc.token is not None else meta_token
+
+    # A user resolved on an earlier run needs no call.
+    nsid = meta.nsid if meta is not None and meta.nsid and meta.user == user else source.resolve_user(user)
+    stream = source.summary(nsid)
+    same_stream = meta is not None and meta.nsid == nsid
+
+    if (
+        not full
+        and meta is not None
+        and same_stream
+        and meta.flickr_total == stream.total
+        and meta.newest_id == stream.newest_id
+    ):
+        return SyncReport("unchanged", meta.total, flickr_calls=source.calls - calls_before, warnings=warnings)
+
+    catalogue: Catalogue | None = None
+    cat_token: str | None = None
+    try:
+        cat_doc, cat_token = _read_doc(store, CATALOGUE_DOCUMENT)
+        catalogue = Catalogue.from_doc(cat_doc) if cat_doc is not None else None
+    except DocumentError as exc:
+        warnings.append(f"{exc} (rebuilding it from Flickr)")
+        cat_token = exc.token
+    old = catalogue.by_id() if catalogue is not None else {}
+
+    photos: list[Photo] | None = None
+    mode = "full"
+    if (
+        not full
+        and meta is not None
+        and catalogue is not None
+        and same_stream
+        and catalogue.nsid in (None, nsid)
+        and len(catalogue) == meta.total
+        and meta.newest_upload is not None
+        and stream.total > meta.flickr_total
+    ):
+        # Only the newest changed: list what was uploaded since the catalogue's newest photo.
+        expected_new = stream.total - meta.flickr_total
+        listed = source.list_photos(nsid, total=expected_new, min_upload_date=meta.newest_upload + 1,
+                                    progress=progress)
+        fresh = [p for p in listed if p.id not in old]
+        if meta.flickr_total + len(fresh) == stream.total:
+            photos = newest_first([*(p for p in fresh if p.is_photo), *catalogue.photos])
+            mode = "incremental"
+        else:
+            log.info("incremental listing found %d new items, expected %d: listing everything",
+                     len(fresh), expected_new)
+
+    if photos is None:
+        listed = source.list_photos(nsid, total=stream.total, progress=progress)
+        if len(listed) != stream.total:
+            warnings.append(
+                f"Flickr reported {stream.total} items but listed {len(listed)} (twice); "
+                "the catalogue holds what was listed"
+            )
+        photos = [p for p in listed if p.is_photo]
+
+    new_ids = {p.id for p in photos}
+    added = sum(1 for p in photos if p.id not in old)
+    removed = sum(1 for pid in old if pid not in new_ids)
+    updated = sum(1 for p in photos if p.id in old and old[p.id] != p)
+    newest_upload = stream.newest_upload
+    if newest_upload is None and photos:
+        newest_upload = max(p.date_uploaded for p in photos)
+
+    moment = iso(now())
+    store.write(CATALOGUE_DOCUMENT, Catalogue(nsid, photos).to_doc(), cat_token)
+    # pierrot-meta.json goes last: a crash before it only costs a re-sync next time.
+    new_meta = Meta(
+        total=len(photos),
+        flickr_total=stream.total,
+        nsid=nsid,
+        user=user,
+        newest_id=stream.newest_id,
+        newest_upload=newest_upload,
+        last_sync=moment,
+        last_full_sync=moment if mode == "full" else (meta.last_full_sync if meta else None),
+    )
+    store.write(META_DOCUMENT, new_meta.to_doc(), meta_token)
+    return SyncReport(mode, len(photos), added, removed, updated, source.calls - calls_before, warnings)
+
+
+# ==== publish ===================================================================================
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """How one publish run chooses and composes."""
+
+    network: str = "x"
+    filters: Filters = field(default_factory=Filters)
+    template: str = DEFAULT_TEMPLATE
+    alt_template: str = DEFAULT_ALT_TEMPLATE
+    link: bool = False
+    alt_text: bool = True
+    photo_id: str | None = None
+    force: bool = False
+    dry_run: bool = False
+    output_dir: Path | None = None
+    lease_seconds: int = 900
+
+
+@dataclass
+class PublishReport:
+    """What a publish run chose, composed and (unless a dry run) posted."""
+
+    photo: Photo
+    size_label: str
+    width: int
+    height: int
+    nbytes: int
+    text: str
+    text_weight: int
+    alt_text: str | None
+    dry_run: bool
+    post: Post | None = None
+    saved_to: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "photo_id": self.photo.id,
+            "title": self.photo.title,
+            "size": self.size_label,
+            "bytes": self.nbytes,
+            "text": self.text,
+            "text_weight": self.text_weight,
+            "alt_text": self.alt_text,
+            "dry_run": self.dry_run,
+            "post_id": self.post.id if self.post else None,
+            "post_url": self.post.url if self.post else None,
+        }
+
+
+@dataclass
+class _LogState:
+    log: PublishLog
+    token: str | None
+
+
+def _read_log(store: DocumentStore) -> _LogState:
+    doc, token = _read_doc(store, LOG_DOCUMENT)
+    return _LogState(PublishLog() if doc is None else PublishLog.from_doc(doc), token)
+
+
+def _read_catalogue(store: DocumentStore) -> Catalogue:
+    doc, _ = _read_doc(store, CATALOGUE_DOCUMENT)
+    if doc is None:
+        raise NothingToPublish(f"the catalogue is missing in {store.location}: run `pierrot sync` first")
+    return Catalogue.from_doc(doc)
+
+
+def _settle_stale(store: DocumentStore, state: _LogState, network: str, lease: int, moment: dt.datetime,
+                  write: bool) -> _LogState:
+    """Refuse if another publish holds a live lease; mark pending entries of dead runs unknown."""
+    for _ in range(20):
+        pending = [(i, e) for i, e in enumerate(state.log.entries) if e.network == network and e.status == PENDING]
+        live = [e for _, e in pending if e.age(moment) < lease]
+        if live:
+            entry = live[0]
+            raise AnotherRunActive(
+                f"another publish is running (photo {entry.photo_id} pending since {entry.updated_at}); "
+                f"not posting. If no other run exists, wait {lease}s for its lease to expire"
+            )
+        if not pending or not write:
+            return state
+        updated = state.log
+        for index, entry in pending:
+            updated = updated.with_update(
+                index, status=UNKNOWN, updated_at=iso(moment),
+                reason=f"a publish started at {entry.started_at} never finished; it may have been posted",
+            )
+        try:
+            token = store.write(LOG_DOCUMENT, updated.to_doc(), state.token)
+            return _LogState(updated, token)
+        except ConflictError:
+            state = _read_log(store)
+    raise StoreError(f"{LOG_DOCUMENT} keeps changing under this run: try again later")
+
+
+def _choose(options: PublishOptions, catalogue: Catalogue, plog: PublishLog, rng: random.Random) -> Photo:
+    if options.photo_id is not None:
+        photo = catalogue.by_id().get(options.photo_id)
+        if photo is None:
+            raise UsageError(
+                f"photo {options.photo_id} is not in the catalogue: check the id, or run `pierrot sync` if it is new"
+            )
+        if not photo.is_photo:
+            raise UsageError(f"{options.photo_id} is a video: only photos can be published")
+        latest = plog.latest_for(photo.id, options.network)
+        blocked = {e.status for e in plog.entries if e.photo_id == photo.id and e.network == options.network}
+        if (PUBLISHED in blocked or UNKNOWN in blocked) and not options.force:
+            state = PUBLISHED if PUBLISHED in blocked else UNKNOWN
+            raise UsageError(
+                f"photo {photo.id} is already {state} on {options.network}"
+                f"{' (' + latest.post_url + ')' if latest and latest.post_url else ''}: add --force to post it again"
+            )
+        return photo
+    if not catalogue.photos:
+        raise NothingToPublish("the catalogue is empty: run `pierrot sync` first")
+    split = eligible_photos(catalogue.photos, plog, options.network, options.filters)
+    if split.eligible:
+        return choose(split.eligible, rng)
+    if split.photos == 0:
+        raise NothingToPublish("the catalogue holds no photos (only videos): nothing to publish")
+    if split.published >= split.photos:
+        raise NothingToPublish(
+            f"every photo in the catalogue ({split.photos}) has been published on {options.network}: "
+            "nothing left to post"
+        )
+    raise NothingToPublish(
+        f"the filters exclude all {split.filtered_out} unpublished photos "
+        f"({split.published} of {split.photos} already published): loosen the [publish] filters or options"
+    )
+
+
+def publish(
+    store: DocumentStore,
+    fetcher: ImageFetcher,
+    publisher: Callable[[], Publisher] | None,
+    options: PublishOptions,
+    *,
+    now: Clock = utc_now,
+    rng: random.Random | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PublishReport:
+    """Post one never-posted photo, at most once whatever happens; with ``dry_run`` change nothing."""
+    rng = rng or random.SystemRandom()
+    run_id = uuid.uuid4().hex
+    compose.validate_template(options.template, "PIERROT_PUBLISH_TEMPLATE")
+    compose.validate_template(options.alt_template, "PIERROT_PUBLISH_ALT_TEMPLATE")
+
+    # 1. Read the log and the catalogue; a live lease means another run is publishing.
+    state = _read_log(store)
+    catalogue = _read_catalogue(store)
+    state = _settle_stale(store, state, options.network, options.lease_seconds, now(), write=not options.dry_run)
+    seen = len(state.log.entries)
+
+    # 2. Choose, download, upload: nothing public happens here.
+    photo = _choose(options, catalogue, state.log, rng)
+    text = compose.compose_post(photo, options.template, options.link)
+    alt = compose.compose_alt_text(photo, options.alt_template) if options.alt_text else None
+    with tempfile.TemporaryDirectory(prefix="pierrot-") as workdir:
+        image = fetcher.fetch(photo, Path(workdir))
+        report = PublishReport(
+            photo, image.size_label, image.width, image.height, image.nbytes, text,
+            compose.weighted_length(text), alt, options.dry_run,
+        )
+        if options.output_dir is not None:
+            report.saved_to = _keep_image(image, options.output_dir)
+        if options.dry_run:
+            return report
+        if publisher is None:
+            raise UsageError("no publisher configured")
+        network = publisher()
+        media_id = network.upload_media(image)
+        if alt:
+            network.set_alt_text(media_id, alt)
+
+    # 3. Claim the photo with a pending entry (a conditional write).
+    moment = iso(now()) or ""
+    entry = LogEntry(photo.id, options.network, PENDING, run_id, moment, moment, title=photo.title or None)
+    state = _append_pending(store, state, entry, seen, options)
+
+    # 4. Post, and record the outcome whatever it is.
+    try:
+        post = network.create_post(text, [media_id])
+    except PostRefused as exc:
+        _record(store, state, entry, sleep, status=FAILED, reason=str(exc))
+        raise
+    except DuplicatePost as exc:
+        _record(store, state, entry, sleep, status=PUBLISHED, reason=f"X refused it as duplicate content: {exc}")
+        raise PublishError(
+            f"X refused photo {photo.id} as a duplicate of an earlier post; it is recorded as published "
+            f"(use `pierrot resolve {photo.id} --not-posted` if it was not)"
+        ) from exc
+    except PostOutcomeUnknown as exc:
+        _record(store, state, entry, sleep, status=UNKNOWN, reason=str(exc))
+        raise PublishError(
+            f"{exc}; photo {photo.id} may or may not be posted and will not be posted again automatically: "
+            f"check your X account, then run `pierrot resolve {photo.id} --posted POST_ID` or `--not-posted`"
+        ) from exc
+    except BaseException as exc:
+        _record(store, state, entry, sleep, status=UNKNOWN, reason=f"unexpected failure while posting: {exc!r}")
+        raise
+    report.post = post
+    _record(store, state, entry, sleep, status=PUBLISHED, post_id=post.id, post_url=post.url, reason=None,
+            posted=post)
+    return report
+
+
+def _keep_image(image: FetchedImage, directory: Path) -> Path:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / image.path.name
+        shutil.copyfile(image.path, target)
+    except OSError as exc:
+        raise UsageError(f"cannot save the image in {directory}: {exc.strerror}") from None
+    return target
+
+
+def _append_pending(
+    store: DocumentStore, state: _LogState, entry: LogEntry, seen: int, options: PublishOptions
+) -> _LogState:
+    for _ in range(10):
+        updated = state.log.with_entry(entry)
+        try:
+            token = store.write(LOG_DOCUMENT, updated.to_doc(), state.token)
+            return _LogState(updated, token)
+        except ConflictError:
+            state = _read_log(store)
+            newer = state.log.entries[seen:]
+            for other in newer:
+                if other.network != options.network:
+                    continue
+                if other.status == PENDING:
+                    raise AnotherRunActive(
+                        f"another publish claimed photo {other.photo_id} first; not posting"
+                    ) from None
+                if other.status == PUBLISHED or other.photo_id == entry.photo_id:
+                    raise AnotherRunActive(
+                        f"another publish posted photo {other.photo_id} while this one prepared; not posting"
+                    ) from None
+            seen = len(state.log.entries)
+    raise StoreError(f"{LOG_DOCUMENT} keeps changing under this run: try again later")
+
+
+def _record(
+    store: DocumentStore,
+    state: _LogState,
+    entry: LogEntry,
+    sleep: Callable[[float], None],
+    *,
+    status: str,
+    posted: Post | None = None,
+    **changes: Any,
+) -> None:
+    """Settle our pending entry; retried on conflicts, since losing this record could mean a double post."""
+    delay = 0.2
+    last: Exception | None = None
+    for _ in range(8):
+        index = state.log.find(entry.run_id, entry.photo_id, entry.network)
+        if index is None:
+            raise StoreError(f"the pending entry of photo {entry.photo_id} vanished from {LOG_DOCUMENT}")
+        updated = state.log.with_update(index, status=status, updated_at=iso(utc_now()), **changes)
+        try:
+            store.write(LOG_DOCUMENT, updated.to_doc(), state.token)
+            return
+        except ConflictError as exc:
+            last = exc
+        except StoreError as exc:
+            last = exc
+            sleep(delay)
+            delay = min(delay * 2, 5.0)
+        try:
+            state = _read_log(store)
+        except StoreError as exc:
+            last = exc
+    where = f" as {posted.url}" if posted else ""
+    raise StoreError(
+        f"photo {entry.photo_id} was {'posted' + where if posted else 'attempted'} but {LOG_DOCUMENT} could not "
+        f"be updated ({last}); its entry stays pending and will be marked unknown, so it is never posted twice"
+    )
+
+
+# ==== status, history, resolve ==================================================================
+
+
+@dataclass
+class Status:
+    """The state at a glance."""
+
+    store: str
+    photos: int
+    published: int
+    remaining: int
+    unknown: int
+    failed: int
+    pending: list[dict[str, Any]]
+    last_sync: str | None
+    last_publish: str | None
+    catalogue_present: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "store": self.store,
+            "photos": self.photos,
+            "published": self.published,
+            "remaining": self.remaining,
+            "unknown": self.unknown,
+            "failed": self.failed,
+            "pending": self.pending,
+            "last_sync": self.last_sync,
+            "last_publish": self.last_publish,
+        }
+
+
+def _latest_by_photo(plog: PublishLog, network: str) -> dict[str, LogEntry]:
+    latest: dict[str, LogEntry] = {}
+    for entry in plog.entries:
+        if entry.network == network:
+            latest[entry.photo_id] = entry
+    return latest
+
+
+def status(store: DocumentStore, filters: Filters, *, network: str = "x", now: Clock = utc_now) -> Status:
+    """Counts of the catalogue and the publish log."""
+    meta_doc, _ = _read_doc(store, META_DOCUMENT)
+    meta = Meta.from_doc(meta_doc) if meta_doc is not None else None
+    cat_doc, _ = _read_doc(store, CATALOGUE_DOCUMENT)
+    catalogue = Catalogue.from_doc(cat_doc) if cat_doc is not None else Catalogue()
+    plog = _read_log(store).log
+    split = eligible_photos(catalogue.photos, plog, network, filters)
+    latest = _latest_by_photo(plog, network)
+    moment = now()
+    published_times = [e.updated_at for e in plog.entries if e.network == network and e.status == PUBLISHED]
+    return Status(
+        store=store.location,
+        photos=split.photos,
+        published=sum(1 for e in latest.values() if e.status == PUBLISHED),
+        remaining=len(split.eligible),
+        unknown=sum(1 for e in latest.values() if e.status == UNKNOWN),
+        failed=sum(1 for e in latest.values() if e.status == FAILED),
+        pending=[
+            {"photo_id": e.photo_id, "since": e.updated_at, "age_seconds": int(e.age(moment))}
+            for e in plog.pending(network)
+        ],
+        last_sync=meta.last_sync if meta else None,
+        last_publish=max(published_times) if published_times else None,
+        catalogue_present=cat_doc is not None,
+    )
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One line of the publish log, for people."""
+
+    when: str
+    photo_id: str
+    title: str
+    network: str
+    status: str
+    post_url: str | None
+    reason: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "when": self.when,
+            "photo_id": self.photo_id,
+            "title": self.title,
+            "network": self.network,
+            "status": self.status,
+            "post_url": self.post_url,
+            "reason": self.reason,
+        }
+
+
+def history(store: DocumentStore, *, limit: int | None = None) -> list[HistoryItem]:
+    """The publish log, newest first."""
+    plog = _read_log(store).log
+    titles: dict[str, str] = {}
+    try:
+        cat_doc, _ = _read_doc(store, CATALOGUE_DOCUMENT)
+        if cat_doc is not None:
+            titles = {p.id: p.title for p in Catalogue.from_doc(cat_doc).photos}
+    except DocumentError:
+        pass  # titles are a nicety; the log is what matters here
+    items = [
+        HistoryItem(e.updated_at, e.photo_id, e.title or titles.get(e.photo_id, ""), e.network, e.status,
+                    e.post_url, e.reason)
+        for e in sorted(plog.entries, key=lambda e: e.updated_at, reverse=True)
+    ]
+    return items[:limit] if limit is not None else items
+
+
+def resolve(
+    store: DocumentStore,
+    photo_id: str,
+    *,
+    posted: str | None,
+    network: str = "x",
+    lease_seconds: int = 900,
+    now: Clock = utc_now,
+) -> LogEntry:
+    """Settle an unknown (or stale pending) entry: posted as ``posted``, or not posted if None."""
+    for _ in range(10):
+        state = _read_log(store)
+        index = None
+        for i in range(len(state.log.entries) - 1, -1, -1):
+            e = state.log.entries[i]
+            if e.photo_id == photo_id and e.network == network:
+                index = i
+                break
+        if index is None:
+            raise UsageError(f"photo {photo_id} has no entry in the publish log for {network}")
+        entry = state.log.entries[index]
+        moment = now()
+        if entry.status == PENDING and entry.age(moment) < lease_seconds:
+            raise UsageError(
+                f"photo {photo_id} is pending in a publish that may still be running; try again in "
+                f"{int(lease_seconds - entry.age(moment))}s"
+            )
+        if entry.status not in (UNKNOWN, PENDING):
+            raise UsageError(f"photo {photo_id} is {entry.status}, not unknown: nothing to resolve")
+        if posted is not None:
+            changes: dict[str, Any] = {
+                "status": PUBLISHED,
+                "post_id": posted,
+                "post_url": f"https://x.com/i/web/status/{posted}" if network == "x" else None,
+                "reason": "resolved by hand: posted",
+            }
+        else:
+            changes = {"status": FAILED, "reason": "resolved by hand: not posted"}
+        updated = state.log.with_update(index, updated_at=iso(moment), **changes)
+        try:
+            store.write(LOG_DOCUMENT, updated.to_doc(), state.token)
+            return updated.entries[index]
+        except ConflictError:
+            continue
+    raise StoreError(f"{LOG_DOCUMENT} keeps changing: try again later")
+
+
+# ==== check =====================================================================================
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of ``pierrot check``."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def run_checks(probes: list[tuple[str, Callable[[], str]]]) -> list[CheckResult]:
+    """Run each probe; a PierrotError becomes a failed line, never an abort."""
+    results = []
+    for name, probe in probes:
+        try:
+            results.append(CheckResult(name, True, probe()))
+        except PierrotError as exc:
+            results.append(CheckResult(name, False, str(exc)))
+    return results
+
+
+def check_documents(store: DocumentStore) -> str:
+    """Read and validate the three documents; the summary of what is there."""
+    store.check()
+    parts = []
+    meta_doc, _ = _read_doc(store, META_DOCUMENT)
+    parts.append(f"{META_DOCUMENT} " + (f"ok ({Meta.from_doc(meta_doc).total} photos)" if meta_doc else "absent"))
+    cat_doc, _ = _read_doc(store, CATALOGUE_DOCUMENT)
+    parts.append(f"{CATALOGUE_DOCUMENT} " + (f"ok ({len(Catalogue.from_doc(cat_doc))} records)" if cat_doc else
+                                             "absent (run `pierrot sync`)"))
+    log_doc, _ = _read_doc(store, LOG_DOCUMENT)
+    parts.append(f"{LOG_DOCUMENT} " + (f"ok ({len(PublishLog.from_doc(log_doc).entries)} entries)" if log_doc else
+                                       "absent (the first publish creates it)"))
+    return f"{store.location}: " + ", ".join(parts)
+
+
+def check_flickr(source: PhotoSource, user: str) -> str:
+    """Verify the key and the user with one cheap call."""
+    before = source.calls
+    nsid = source.resolve_user(user)
+    if source.calls == before:
+        stream = source.summary(nsid)
+        return f"key accepted; user {nsid} has {stream.total} public items"
+    return f"key accepted; user {user!r} is {nsid}"

@@ -1,0 +1,87 @@
+"""Builds the adapters from settings: the one place that knows which adapter serves which port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pierrot.config import Settings
+from pierrot.errors import ConfigError
+from pierrot.ports import DocumentStore, ImageFetcher, PhotoSource, Publisher
+
+
+def build_store(settings: Settings) -> DocumentStore:
+    from pierrot.stores import open_store
+
+    return open_store(settings.store_location, timeout=settings.timeout)
+
+
+def build_source(settings: Settings) -> PhotoSource:
+    settings.require("flickr_api_key", "flickr_api_secret")
+    from pierrot.flickr import FlickrPhotoSource
+
+    return FlickrPhotoSource(
+        settings.flickr_api_key, settings.flickr_api_secret, api_url=settings.flickr_api_url, timeout=settings.timeout
+    )
+
+
+def build_fetcher(settings: Settings) -> ImageFetcher:
+    from pierrot.images import HttpImageFetcher
+
+    return HttpImageFetcher(extra_hosts=settings.image_hosts or (), timeout=settings.timeout)
+
+
+def build_publisher(settings: Settings) -> Publisher:
+    settings.require(*X_SETTINGS)
+    from pierrot.x import XPublisher
+
+    return XPublisher(
+        api_key=settings.x_api_key,
+        api_secret=settings.x_api_secret,
+        access_token=settings.x_access_token,
+        access_token_secret=settings.x_access_token_secret,
+        api_url=settings.x_api_url,
+        timeout=settings.timeout,
+    )
+
+
+X_SETTINGS = ("x_api_key", "x_api_secret", "x_access_token", "x_access_token_secret")
+FLICKR_SETTINGS = ("flickr_api_key", "flickr_api_secret", "flickr_user")
+
+
+def build_checks(settings: Settings, *, with_x: bool) -> list[tuple[str, Callable[[], str]]]:
+    """The probes of ``pierrot check``, in the order a user would fix them."""
+    from pierrot import service
+
+    def required() -> str:
+        settings.require(*FLICKR_SETTINGS)
+        if with_x:
+            settings.require(*X_SETTINGS)
+        return "every required setting is present"
+
+    def config_file() -> str:
+        if not settings.config_loaded:
+            return f"{settings.config_path} absent (settings from the environment)"
+        problems = [w for w in settings.warnings if "readable by others" in w]
+        if problems:
+            raise ConfigError(problems[0])
+        return f"{settings.config_path} readable by you alone"
+
+    def flickr() -> str:
+        settings.require(*FLICKR_SETTINGS)
+        return service.check_flickr(build_source(settings), settings.flickr_user)
+
+    def store() -> str:
+        return service.check_documents(build_store(settings))
+
+    def x() -> str:
+        return f"credentials accepted for @{build_publisher(settings).whoami()}"
+
+    probes: list[tuple[str, Callable[[], str]]] = [
+        ("settings", required),
+        ("config file", config_file),
+        ("flickr", flickr),
+        ("store", store),
+    ]
+    if with_x:
+        probes.append(("x", x))
+    return probes

@@ -1,0 +1,223 @@
+"""Hand-written fakes of the ports: they record what happened and fail on request."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pierrot.domain import Photo, Size, newest_first
+from pierrot.errors import ConflictError, StoreError
+from pierrot.ports import (
+    DocumentStore,
+    FetchedImage,
+    ImageFetcher,
+    PhotoSource,
+    Post,
+    ProgressCallback,
+    Publisher,
+    StreamSummary,
+    Versioned,
+)
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2048
+
+
+class Crash(BaseException):
+    """Stands for the process being killed: nothing after it runs, no handler catches it."""
+
+
+class FakeStore(DocumentStore):
+    """Documents in memory with real compare-and-swap semantics.
+
+    ``before_write`` runs before each write and may raise (a crash, a conflict, an outage) or
+    change the documents (another run writing in between)."""
+
+    def __init__(self) -> None:
+        self.location = "memory://fake"
+        self.docs: dict[str, tuple[str, str]] = {}  # name -> (json text, token)
+        self._tokens = itertools.count(1)
+        self.writes: list[str] = []
+        self.reads: list[str] = []
+        self.before_write: Callable[[str, Any], None] | None = None
+
+    def read(self, name: str) -> Versioned | None:
+        self.reads.append(name)
+        if name not in self.docs:
+            return None
+        text, token = self.docs[name]
+        return Versioned(json.loads(text), token)
+
+    def write(self, name: str, doc: Any, expected: str | None) -> str:
+        if self.before_write is not None:
+            self.before_write(name, doc)
+        current = self.docs.get(name)
+        if (current[1] if current else None) != expected:
+            raise ConflictError(name)
+        token = f"t{next(self._tokens)}"
+        self.docs[name] = (json.dumps(doc), token)
+        self.writes.append(name)
+        return token
+
+    # helpers for tests
+    def put(self, name: str, doc: Any) -> None:
+        """Write as someone else would, unconditionally."""
+        self.docs[name] = (json.dumps(doc), f"t{next(self._tokens)}")
+
+    def doc(self, name: str) -> Any:
+        return json.loads(self.docs[name][0]) if name in self.docs else None
+
+    def snapshot(self) -> dict[str, tuple[str, str]]:
+        return copy.deepcopy(self.docs)
+
+
+def make_photo(n: int, *, uploaded: int | None = None, media: str = "photo", **fields: Any) -> Photo:
+    pid = str(50_000_000_000 + n)
+    sizes = (
+        Size("k", f"https://live.staticflickr.com/65535/{pid}_k.jpg", 2048, 1365),
+        Size("l", f"https://live.staticflickr.com/65535/{pid}_b.jpg", 1024, 683),
+    )
+    base: dict[str, Any] = {
+        "id": pid,
+        "title": f"Photo {n}",
+        "date_uploaded": uploaded if uploaded is not None else 1_600_000_000 + n * 60,
+        "owner": "12345678@N00",
+        "media": media,
+        "sizes": sizes,
+        "date_taken": "2024-06-09 19:12:44",
+        "tags": ("harbour",),
+        "license": "4",
+    }
+    base.update(fields)
+    return Photo(**base)
+
+
+class FakeFlickr(PhotoSource):
+    """A photostream in memory; counts calls the way the real adapter does (one per page)."""
+
+    PER_PAGE = 500
+
+    def __init__(self, items: list[Photo] | None = None, nsid: str = "12345678@N00") -> None:
+        self.items = list(items or [])
+        self.nsid = nsid
+        self.calls = 0
+        self.log: list[tuple[str, dict[str, Any]]] = []
+        self.usernames: dict[str, str] = {"someone": nsid}
+
+    def _stream(self) -> list[Photo]:
+        return newest_first(self.items)
+
+    def resolve_user(self, user: str) -> str:
+        if "@N" in user:
+            return user
+        self.calls += 1
+        self.log.append(("resolve", {"user": user}))
+        from pierrot.errors import FlickrError
+
+        if user not in self.usernames:
+            raise FlickrError(f"Flickr has no user {user!r}: check PIERROT_FLICKR_USER")
+        return self.usernames[user]
+
+    def summary(self, nsid: str) -> StreamSummary:
+        self.calls += 1
+        self.log.append(("summary", {}))
+        stream = self._stream()
+        newest = stream[0] if stream else None
+        return StreamSummary(len(stream), newest.id if newest else None, newest.date_uploaded if newest else None)
+
+    def list_photos(
+        self,
+        nsid: str,
+        *,
+        total: int,
+        min_upload_date: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> list[Photo]:
+        stream = [p for p in self._stream() if min_upload_date is None or p.date_uploaded >= min_upload_date]
+        pages = max(1, -(-len(stream) // self.PER_PAGE))
+        self.calls += pages
+        self.log.append(("list", {"min_upload_date": min_upload_date, "pages": pages}))
+        return stream
+
+
+class FakeFetcher(ImageFetcher):
+    """Writes a small JPEG for any photo; can be told to fail."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.fetched: list[str] = []
+        self.fail: Exception | None = None
+        self.paths: list[Path] = []
+
+    def fetch(self, photo: Photo, directory: Path) -> FetchedImage:
+        self.calls += 1
+        if self.fail is not None:
+            raise self.fail
+        path = directory / f"{photo.id}_k.jpg"
+        path.write_bytes(JPEG)
+        self.fetched.append(photo.id)
+        self.paths.append(path)
+        return FetchedImage(path, "k", 2048, 1365, len(JPEG), "image/jpeg")
+
+
+class FakePublisher(Publisher):
+    """Records every call; ``fail_at`` makes one step raise, ``accepted`` lists what X really posted."""
+
+    network = "x"
+
+    def __init__(self, accepted: list[tuple[str, str]] | None = None) -> None:
+        self.calls: list[str] = []
+        self.uploads: list[str] = []
+        self.alt_texts: list[tuple[str, str]] = []
+        # posts X accepted: (post id, text); shared between runs to prove the invariant
+        self.accepted: list[tuple[str, str]] = accepted if accepted is not None else []
+        self.fail_at: dict[str, BaseException] = {}
+        self.accept_then_fail: BaseException | None = None
+        self._ids = itertools.count(1000)
+
+    def _step(self, name: str) -> None:
+        self.calls.append(name)
+        if name in self.fail_at:
+            raise self.fail_at[name]
+
+    def upload_media(self, image: FetchedImage) -> str:
+        self._step("upload")
+        assert image.path.exists(), "the image must exist while it is uploaded"
+        media_id = f"m{next(self._ids)}"
+        self.uploads.append(media_id)
+        return media_id
+
+    def set_alt_text(self, media_id: str, text: str) -> None:
+        self._step("alt_text")
+        self.alt_texts.append((media_id, text))
+
+    def create_post(self, text: str, media_ids: list[str]) -> Post:
+        self._step("post")
+        post_id = str(next(self._ids))
+        self.accepted.append((post_id, text))
+        if self.accept_then_fail is not None:
+            # X accepted the post, but the answer never arrived.
+            raise self.accept_then_fail
+        return Post(post_id, f"https://x.com/i/web/status/{post_id}")
+
+    def whoami(self) -> str:
+        self._step("whoami")
+        return "someone_photos"
+
+
+def failing_store_write(store: FakeStore, *, at: int, error: BaseException) -> None:
+    """Make the ``at``-th write (1-based) raise ``error``."""
+    count = {"n": 0}
+
+    def hook(name: str, doc: Any) -> None:
+        count["n"] += 1
+        if count["n"] == at:
+            raise error
+
+    store.before_write = hook
+
+
+__all__ = ["JPEG", "Crash", "FakeFetcher", "FakeFlickr", "FakePublisher", "FakeStore", "StoreError", "make_photo"]
