@@ -133,7 +133,7 @@ def sync(app: App, full: bool) -> None:
 @click.option("--license", "licenses", multiple=True, metavar="ID", help="Only photos under this Flickr license id.")
 @click.option("--link/--no-link", default=None, help="Add the Flickr page link to the post (costs more on X).")
 @pass_app
-def publish(app: App, dry_run: bool, photo_id: str | None, force: bool, output_dir: Path | None,
+def publish(app: App, /, dry_run: bool, photo_id: str | None, force: bool, output_dir: Path | None,
             **overrides: Any) -> None:
     """Post one never-posted photo to X with alt text, and print the post's URL."""
     if force and not photo_id:

@@ -432,6 +432,9 @@ def _append_pending(
         except ConflictError:
             state = _read_log(store)
             newer = state.log.entries[seen:]
+            if any(e.run_id == entry.run_id for e in newer):
+                # Our own write landed but its answer was lost (a retried conditional put sees 412).
+                return state
             for other in newer:
                 if other.network != options.network:
                     continue

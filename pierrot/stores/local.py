@@ -1,0 +1,132 @@
+"""The document store in a local folder: one file per document, replaced atomically under a lock."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pierrot.errors import ConflictError, StoreError
+from pierrot.ports import DocumentStore, Versioned
+from pierrot.stores.codec import decode, encode
+
+LOCK_FILE = ".pierrot.lock"
+TEMP_PREFIX = ".pierrot-"
+
+
+class LocalStore(DocumentStore):
+    """Documents as files in a folder, created (mode 0700) on the first write."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+
+    def read(self, name: str) -> Versioned | None:
+        """The parsed document and the sha256 of its bytes, or None if it does not exist."""
+        data = self._read_bytes(name)
+        if data is None:
+            return None
+        return Versioned(decode(name, data), _token(data))
+
+    def write(self, name: str, doc: Any, expected: str | None) -> str:
+        """Replace the document if its bytes still hash to ``expected`` (None: it must not exist yet)."""
+        # Serialised before anything is touched, so a document that cannot be serialised changes nothing.
+        data = encode(doc)
+        try:
+            self._make_folder()
+            lock = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                current = self._read_bytes(name)
+                if (None if current is None else _token(current)) != expected:
+                    raise ConflictError(name)
+                del current
+                self._replace(name, data)
+            finally:
+                os.close(lock)  # closing the descriptor releases the lock
+        except OSError as exc:
+            raise self._error(exc, f"cannot write {name}") from exc
+        return _token(data)
+
+    def check(self) -> None:
+        """Fail with StoreError unless the folder, or the nearest folder it would be made in, is usable."""
+        folder = self.path
+        while not folder.exists() and not folder.is_symlink() and folder != folder.parent:
+            folder = folder.parent
+        head = f"store folder {self.path} cannot be used"
+        if not folder.is_dir():
+            raise StoreError(f"{head}: {folder} is not a folder: set PIERROT_STORE to a folder")
+        if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+            raise StoreError(
+                f"{head}: {folder} is not readable and writable: fix its permissions "
+                "or set PIERROT_STORE to another folder"
+            )
+
+    # ---- internals ------------------------------------------------------------------------------
+
+    def _read_bytes(self, name: str) -> bytes | None:
+        try:
+            return (self.path / name).read_bytes()
+        except FileNotFoundError:
+            return None  # the folder itself may not exist yet: it is made on the first write
+        except OSError as exc:
+            raise self._error(exc, f"cannot read {name}") from exc
+
+    def _make_folder(self) -> None:
+        missing: list[Path] = []
+        folder = self.path
+        while not folder.is_dir() and folder != folder.parent:
+            missing.append(folder)
+            folder = folder.parent
+        # Every folder made here is private, parents too: the documents are the user's own data.
+        for folder in reversed(missing):
+            try:
+                os.mkdir(folder, 0o700)
+            except FileExistsError:
+                if not folder.is_dir():
+                    raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None
+
+    def _replace(self, name: str, data: bytes) -> None:
+        fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=self.path)  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temp, self.path / name)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+        # The rename is durable only once the folder's entry is on disk too.
+        folder = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+    def _error(self, exc: OSError, doing: str) -> StoreError:
+        where = exc.filename or self.path
+        head = f"{doing} in store folder {self.path}"
+        if exc.errno == errno.ENOTDIR:
+            # The error names the document; what is wrong is the folder, or one of its parents, being a file.
+            where = next((p for p in (self.path, *self.path.parents) if p.exists()), self.path)
+            return StoreError(f"{head}: {where} is a file, not a folder: set PIERROT_STORE to a folder")
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return StoreError(
+                f"{head}: {exc.strerror} on {where}: fix its permissions or set PIERROT_STORE to another folder"
+            )
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StoreError(f"{head}: {exc.strerror}: free some space and run again")
+        if exc.errno == errno.EISDIR:
+            return StoreError(f"{head}: {where} is a folder, not a file: move it away")
+        return StoreError(f"{head}: {exc.strerror or exc} on {where}")
+
+
+def _token(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

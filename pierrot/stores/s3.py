@@ -1,0 +1,138 @@
+"""The document store in an S3 bucket: one object per document, replaced with conditional puts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+
+from pierrot.errors import ConflictError, StoreError
+from pierrot.ports import DocumentStore, Versioned
+from pierrot.stores.codec import decode, encode
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import PutObjectRequestTypeDef
+
+# The write lost a race (412), or S3 saw two conditional writes at once (409): either way, re-read.
+CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
+BAD_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
+UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+
+
+class S3Store(DocumentStore):
+    """Documents as objects under ``s3://bucket/prefix``; the token is the object's ETag."""
+
+    def __init__(self, bucket: str, prefix: str = "", *, timeout: float = 30.0) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.location = f"s3://{bucket}/{self.prefix}".rstrip("/")
+        config = Config(
+            retries={"mode": "standard", "total_max_attempts": 5},
+            connect_timeout=timeout,
+            read_timeout=timeout,
+        )
+        # The standard chain: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL(_S3) and the rest work unchanged.
+        try:
+            self.client: S3Client = boto3.session.Session().client("s3", config=config)
+        except BotoCoreError as exc:
+            raise StoreError(f"cannot set up S3 for {self.location}: {exc}") from exc
+
+    def key(self, name: str) -> str:
+        """The object key of a document."""
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def read(self, name: str) -> Versioned | None:
+        """The parsed document and its ETag, or None if there is no such object."""
+        key = self.key(name)
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            with response["Body"] as body:
+                data = body.read()
+        except ClientError as exc:
+            if _code(exc) == "NoSuchKey":
+                return None
+            self._fail(exc, f"cannot read s3://{self.bucket}/{key}", key)
+        except BotoCoreError as exc:
+            self._fail(exc, f"cannot read s3://{self.bucket}/{key}", key)
+        return Versioned(decode(name, data), response["ETag"])
+
+    def write(self, name: str, doc: Any, expected: str | None) -> str:
+        """Put the document if its ETag is still ``expected`` (None: it must not exist yet)."""
+        key = self.key(name)
+        data = encode(doc)
+        request: PutObjectRequestTypeDef = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": data,
+            "ContentType": "application/json",
+        }
+        if expected is None:
+            request["IfNoneMatch"] = "*"
+        else:
+            request["IfMatch"] = expected
+        try:
+            response = self.client.put_object(**request)
+        except ClientError as exc:
+            # A replace (IfMatch) of an object someone deleted answers 404 NoSuchKey: a conflict as well.
+            if _code(exc) in CONFLICT_CODES or (expected is not None and _code(exc) == "NoSuchKey"):
+                raise ConflictError(name) from None
+            self._fail(exc, f"cannot write s3://{self.bucket}/{key}", key)
+        except BotoCoreError as exc:
+            self._fail(exc, f"cannot write s3://{self.bucket}/{key}", key)
+        return response["ETag"]
+
+    def check(self) -> None:
+        """Fail with StoreError unless the bucket exists and these credentials may use it."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except (ClientError, BotoCoreError) as exc:
+            self._fail(exc, f"cannot use {self.location}", None)
+
+    def _fail(self, exc: ClientError | BotoCoreError, doing: str, key: str | None) -> NoReturn:
+        """Raise the one-line StoreError that says what went wrong and what to do (key None: the bucket)."""
+        raise StoreError(self._message(exc, doing, key)) from exc
+
+    def _message(self, exc: ClientError | BotoCoreError, doing: str, key: str | None) -> str:
+        if isinstance(exc, NoCredentialsError):
+            return "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+        if isinstance(exc, UNREACHABLE):
+            return f"cannot reach S3 at {self.client.meta.endpoint_url}: {exc}"
+        if isinstance(exc, BotoCoreError):
+            return f"{doing}: {exc}"
+        code = _code(exc)
+        # HEAD answers carry no body, so the code is only the HTTP status.
+        if code in {"NoSuchBucket", "404"}:
+            return f"bucket {self.bucket} does not exist: create it or fix PIERROT_STORE"
+        if code in {"AccessDenied", "403", "AllAccessDisabled"}:
+            if key is None:
+                return (
+                    f"access denied to s3://{self.bucket}: the credentials need s3:ListBucket on it "
+                    f"and s3:GetObject/s3:PutObject on {self.location}/*"
+                )
+            return (
+                f"access denied to s3://{self.bucket}/{key}: the credentials need s3:GetObject/s3:PutObject "
+                "on it (and s3:ListBucket on the bucket, or a missing document looks like this)"
+            )
+        if code in BAD_CREDENTIAL_CODES:
+            return (
+                f"S3 refused the AWS credentials ({code}): check AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+            )
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        message = exc.response.get("Error", {}).get("Message")
+        detail = f"HTTP {status}" if code in ("", str(status)) else f"{code}, HTTP {status}"
+        return f"{doing}: S3 answered {detail}" + (f" ({message})" if message else "")
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
