@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -236,6 +237,18 @@ class Catalogue:
 
     def to_doc(self) -> dict[str, Any]:
         return {"version": CATALOGUE_VERSION, "nsid": self.nsid, "photos": [p.to_doc() for p in self.photos]}
+
+    def json_chunks(self, batch: int = 1000) -> Iterator[bytes]:
+        """The document as UTF-8 JSON, one photo a line, a batch of lines at a time (never whole in memory)."""
+        head = {"version": CATALOGUE_VERSION, "nsid": self.nsid}
+        yield (json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"photos":[').encode()
+        for start in range(0, len(self.photos), batch):
+            lines = (
+                json.dumps(p.to_doc(), ensure_ascii=False, separators=(",", ":"))
+                for p in self.photos[start : start + batch]
+            )
+            yield (("\n" if start == 0 else ",\n") + ",\n".join(lines)).encode()
+        yield b"\n]}\n"
 
     @classmethod
     def from_doc(cls, doc: Any) -> Catalogue:

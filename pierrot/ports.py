@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,13 @@ class Versioned:
     token: str
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """A document already serialised as JSON, in chunks: the catalogue is too big to build as one dict."""
+
+    chunks: Callable[[], Iterable[bytes]]
+
+
 class DocumentStore(abc.ABC):
     """Three JSON documents with compare-and-swap writes."""
 
@@ -35,6 +42,8 @@ class DocumentStore(abc.ABC):
     @abc.abstractmethod
     def write(self, name: str, doc: Any, expected: str | None) -> str:
         """Replace the document if its token is still ``expected`` (None: it must not exist yet).
+
+        ``doc`` is anything ``json.dumps`` takes, or an :class:`Encoded` document.
 
         Returns the new token; raises ConflictError if someone else wrote in between."""
 

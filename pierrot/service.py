@@ -49,7 +49,16 @@ from pierrot.errors import (
     StoreError,
     UsageError,
 )
-from pierrot.ports import DocumentStore, FetchedImage, ImageFetcher, PhotoSource, Post, ProgressCallback, Publisher
+from pierrot.ports import (
+    DocumentStore,
+    Encoded,
+    FetchedImage,
+    ImageFetcher,
+    PhotoSource,
+    Post,
+    ProgressCallback,
+    Publisher,
+)
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +195,7 @@ def sync(
         newest_upload = max(p.date_uploaded for p in photos)
 
     moment = iso(now())
-    store.write(CATALOGUE_DOCUMENT, Catalogue(nsid, photos).to_doc(), cat_token)
+    store.write(CATALOGUE_DOCUMENT, Encoded(Catalogue(nsid, photos).json_chunks), cat_token)
     # pierrot-meta.json goes last: a crash before it only costs a re-sync next time.
     new_meta = Meta(
         total=len(photos),

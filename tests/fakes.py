@@ -13,6 +13,7 @@ from pierrot.domain import Photo, Size, newest_first
 from pierrot.errors import ConflictError, StoreError
 from pierrot.ports import (
     DocumentStore,
+    Encoded,
     FetchedImage,
     ImageFetcher,
     PhotoSource,
@@ -58,7 +59,9 @@ class FakeStore(DocumentStore):
         if (current[1] if current else None) != expected:
             raise ConflictError(name)
         token = f"t{next(self._tokens)}"
-        self.docs[name] = (json.dumps(doc), token)
+        text = b"".join(doc.chunks()).decode() if isinstance(doc, Encoded) else json.dumps(doc)
+        json.loads(text)  # what a store holds is always valid JSON
+        self.docs[name] = (text, token)
         self.writes.append(name)
         return token
 

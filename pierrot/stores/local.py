@@ -8,12 +8,13 @@ import fcntl
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from pierrot.errors import ConflictError, StoreError
-from pierrot.ports import DocumentStore, Versioned
-from pierrot.stores.codec import decode, encode
+from pierrot.ports import DocumentStore, Encoded, Versioned
+from pierrot.stores.codec import decode, encode, encode_chunks
 
 LOCK_FILE = ".pierrot.lock"
 TEMP_PREFIX = ".pierrot-"
@@ -31,12 +32,13 @@ class LocalStore(DocumentStore):
         data = self._read_bytes(name)
         if data is None:
             return None
-        return Versioned(decode(name, data), _token(data))
+        token = _token(data)
+        return Versioned(decode(name, data, token), token)
 
     def write(self, name: str, doc: Any, expected: str | None) -> str:
         """Replace the document if its bytes still hash to ``expected`` (None: it must not exist yet)."""
         # Serialised before anything is touched, so a document that cannot be serialised changes nothing.
-        data = encode(doc)
+        chunks = encode_chunks(doc) if isinstance(doc, Encoded) else [encode(doc)]
         try:
             self._make_folder()
             lock = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -46,12 +48,12 @@ class LocalStore(DocumentStore):
                 if (None if current is None else _token(current)) != expected:
                     raise ConflictError(name)
                 del current
-                self._replace(name, data)
+                token = self._replace(name, chunks)
             finally:
                 os.close(lock)  # closing the descriptor releases the lock
         except OSError as exc:
             raise self._error(exc, f"cannot write {name}") from exc
-        return _token(data)
+        return token
 
     def check(self) -> None:
         """Fail with StoreError unless the folder, or the nearest folder it would be made in, is usable."""
@@ -91,11 +93,14 @@ class LocalStore(DocumentStore):
                 if not folder.is_dir():
                     raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None
 
-    def _replace(self, name: str, data: bytes) -> None:
+    def _replace(self, name: str, chunks: Iterable[bytes]) -> str:
         fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=self.path)  # mode 0600
+        digest = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as file:
-                file.write(data)
+                for chunk in chunks:
+                    digest.update(chunk)
+                    file.write(chunk)
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temp, self.path / name)
@@ -109,6 +114,7 @@ class LocalStore(DocumentStore):
             os.fsync(folder)
         finally:
             os.close(folder)
+        return digest.hexdigest()
 
     def _error(self, exc: OSError, doing: str) -> StoreError:
         where = exc.filename or self.path

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NoReturn
+import tempfile
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import boto3
 from botocore.config import Config
@@ -17,8 +18,8 @@ from botocore.exceptions import (
 )
 
 from pierrot.errors import ConflictError, StoreError
-from pierrot.ports import DocumentStore, Versioned
-from pierrot.stores.codec import decode, encode
+from pierrot.ports import DocumentStore, Encoded, Versioned
+from pierrot.stores.codec import decode, encode, encode_chunks
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 # The write lost a race (412), or S3 saw two conditional writes at once (409): either way, re-read.
 CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 BAD_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
+SPOOL_BYTES = 16 * 1024 * 1024
 UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
 
 
@@ -65,16 +67,25 @@ class S3Store(DocumentStore):
             self._fail(exc, f"cannot read s3://{self.bucket}/{key}", key)
         except BotoCoreError as exc:
             self._fail(exc, f"cannot read s3://{self.bucket}/{key}", key)
-        return Versioned(decode(name, data), response["ETag"])
+        return Versioned(decode(name, data, response["ETag"]), response["ETag"])
 
     def write(self, name: str, doc: Any, expected: str | None) -> str:
         """Put the document if its ETag is still ``expected`` (None: it must not exist yet)."""
         key = self.key(name)
-        data = encode(doc)
+        body: bytes | IO[bytes]
+        if isinstance(doc, Encoded):
+            # A big document is spooled to disk rather than joined in memory.
+            spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed below
+            for chunk in encode_chunks(doc):
+                spool.write(chunk)
+            spool.seek(0)
+            body = spool
+        else:
+            body = encode(doc)
         request: PutObjectRequestTypeDef = {
             "Bucket": self.bucket,
             "Key": key,
-            "Body": data,
+            "Body": body,
             "ContentType": "application/json",
         }
         if expected is None:
@@ -90,6 +101,9 @@ class S3Store(DocumentStore):
             self._fail(exc, f"cannot write s3://{self.bucket}/{key}", key)
         except BotoCoreError as exc:
             self._fail(exc, f"cannot write s3://{self.bucket}/{key}", key)
+        finally:
+            if not isinstance(body, bytes):
+                body.close()
         return response["ETag"]
 
     def check(self) -> None:
