@@ -1,0 +1,264 @@
+"""The image adapter: downloads the largest rendition of a photo that X accepts, from Flickr's CDN only."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+from urllib3.util import parse_url
+
+from pierrot import __version__
+from pierrot.domain import NOMINAL_EDGE, SIZE_LABELS, Photo, Size
+from pierrot.errors import ConfigError, ImageError
+from pierrot.ports import FetchedImage, ImageFetcher
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"pierrot/{__version__} (+https://github.com/pierrot-photo/pierrot)"
+MAX_BYTES = 5 * 1024 * 1024
+# The original is only worth trying when it is no bigger than the largest fixed size.
+MAX_ORIGINAL_EDGE = 2048
+FLICKR_HOST = re.compile(r"live\.staticflickr\.com|farm\d+\.staticflickr\.com")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# Printable ASCII without space or backslash: anything else is where URL parsers disagree.
+URL_CHARACTERS = re.compile(r"[!-\[\]-~]+")
+CHUNK = 64 * 1024
+HEAD = 12  # enough bytes to recognise every accepted format
+
+# Leading magic bytes -> (MIME type, file extension); WEBP is checked apart (RIFF....WEBP).
+FORMATS: tuple[tuple[bytes, str, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"GIF87a", "image/gif", "gif"),
+    (b"GIF89a", "image/gif", "gif"),
+)
+
+
+class _SizeFailed(Exception):
+    """This size cannot be used; the message is the short reason."""
+
+
+@dataclass(frozen=True)
+class _Origin:
+    scheme: str
+    host: str
+    port: int
+
+
+class HttpImageFetcher(ImageFetcher):
+    """Streams a photo's sizes from Flickr's CDN, largest first, until one is an image under the cap."""
+
+    def __init__(
+        self,
+        *,
+        extra_hosts: Sequence[str] = (),
+        timeout: float = 30.0,
+        max_bytes: int = MAX_BYTES,
+        user_agent: str = USER_AGENT,
+        session: requests.Session | None = None,
+    ) -> None:
+        self._hosts: set[str] = set()
+        self._origins: set[_Origin] = set()
+        for entry in extra_hosts:
+            self._allow(entry)
+        self._timeout = timeout
+        self._max_bytes = max_bytes
+        self._user_agent = user_agent
+        self._session = session or requests.Session()
+        self.calls = 0
+
+    def _allow(self, entry: str) -> None:
+        host, origin = _parse_allowed(entry)
+        if host:
+            self._hosts.add(host)
+        if origin:
+            self._origins.add(origin)
+
+    def fetch(self, photo: Photo, directory: Path) -> FetchedImage:
+        """Write the largest acceptable size of ``photo`` into ``directory`` (ImageError if none)."""
+        sizes = candidates(photo)
+        if not sizes:
+            if photo.size("o") is not None:
+                raise ImageError(
+                    f"photo {photo.id} has only its original in the catalogue, too large for X; "
+                    "run `pierrot sync --full`"
+                )
+            raise ImageError(f"photo {photo.id} has no downloadable size in the catalogue; run `pierrot sync --full`")
+        failures: list[str] = []
+        for size in sizes:
+            try:
+                refusal = self.refusal(size.url)
+                if refusal:
+                    raise _SizeFailed(refusal)
+                image = self._download(photo, size, directory)
+            except _SizeFailed as failure:
+                log.info("photo %s size %s not used: %s", photo.id, size.label, failure)
+                failures.append(f"{size.label}: {failure}")
+                continue
+            log.debug("photo %s: size %s, %d bytes, %s", photo.id, size.label, image.nbytes, image.mime_type)
+            return image
+        raise ImageError(f"photo {photo.id}: no size could be downloaded as an image X accepts ({', '.join(failures)})")
+
+    def refusal(self, url: str) -> str | None:
+        """Why ``url`` may not be fetched, or None if it is on the allow-list."""
+        if not URL_CHARACTERS.fullmatch(url):
+            return "URL has unexpected characters"
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+            # Ask the parser requests uses too: a URL they read differently is not trusted.
+            other = parse_url(url)
+        except ValueError:
+            return "malformed URL"
+        scheme = parts.scheme.lower()
+        host = parts.hostname or ""
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            return "URL carries user information"
+        if (other.host or "").lower() != host or other.port != port or (other.scheme or "").lower() != scheme:
+            return "ambiguous URL"
+        if scheme not in DEFAULT_PORTS:
+            return f"{scheme or 'no'} scheme not allowed"
+        port = port if port is not None else DEFAULT_PORTS[scheme]
+        if _Origin(scheme, host, port) in self._origins:
+            return None
+        if scheme == "https" and port == 443 and (FLICKR_HOST.fullmatch(host) or host in self._hosts):
+            return None
+        where = host if port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
+        return f"{scheme}://{where} not allowed"
+
+    # ---- one size ------------------------------------------------------------------------------
+
+    def _download(self, photo: Photo, size: Size, directory: Path) -> FetchedImage:
+        self.calls += 1
+        try:
+            response = self._session.get(
+                size.url,
+                stream=True,
+                timeout=self._timeout,
+                # Following a redirect would let the data choose the host.
+                allow_redirects=False,
+                headers={"User-Agent": self._user_agent, "Accept": "image/*", "Accept-Encoding": "identity"},
+            )
+        except requests.Timeout:
+            raise _SizeFailed(f"no answer within {self._timeout:g} s") from None
+        except requests.RequestException as exc:
+            raise _SizeFailed(f"could not connect ({type(exc).__name__})") from None
+        with response:
+            if 300 <= response.status_code < 400:
+                raise _SizeFailed(f"redirected (HTTP {response.status_code})")
+            if response.status_code != 200:
+                raise _SizeFailed(f"HTTP {response.status_code}")
+            if _declared_length(response) > self._max_bytes:
+                raise _SizeFailed(self._too_large)
+            try:
+                return self._save(photo, size, directory, response)
+            except requests.Timeout:
+                raise _SizeFailed(f"no answer within {self._timeout:g} s") from None
+            except requests.RequestException as exc:
+                raise _SizeFailed(f"download interrupted ({type(exc).__name__})") from None
+            except OSError as exc:  # after RequestException, which is an OSError too
+                raise ImageError(
+                    f"cannot write the image of photo {photo.id} in {directory}: {exc.strerror or exc}"
+                ) from None
+
+    def _save(self, photo: Photo, size: Size, directory: Path, response: requests.Response) -> FetchedImage:
+        chunks = response.iter_content(CHUNK)
+        head = b""
+        for chunk in chunks:
+            head += chunk
+            if len(head) >= HEAD:
+                break
+        kind = _recognise(head)
+        if kind is None:
+            raise _SizeFailed("not an image")
+        mime_type, extension = kind
+        path = directory / f"{_safe(photo.id)}_{size.label}.{extension}"
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                nbytes = 0
+                for chunk in itertools.chain([head], chunks):
+                    nbytes += len(chunk)
+                    if nbytes > self._max_bytes:
+                        raise _SizeFailed(self._too_large)
+                    out.write(chunk)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return FetchedImage(path, size.label, size.width, size.height, nbytes, mime_type)
+
+    @property
+    def _too_large(self) -> str:
+        return f"too large (>{_amount(self._max_bytes)})"
+
+
+def candidates(photo: Photo) -> list[Size]:
+    """The sizes worth trying, largest first: the fixed sizes, and the original only when it is small enough."""
+    sizes = []
+    for size in photo.sizes:
+        if size.label == "o":
+            if 0 < size.edge <= MAX_ORIGINAL_EDGE:
+                sizes.append(size)
+        elif size.label in SIZE_LABELS:
+            sizes.append(size)
+    return sorted(sizes, key=lambda s: (-(s.edge or NOMINAL_EDGE.get(s.label, 0)), SIZE_LABELS.index(s.label)))
+
+
+def _recognise(head: bytes) -> tuple[str, str] | None:
+    for magic, mime_type, extension in FORMATS:
+        if head.startswith(magic):
+            return mime_type, extension
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    return None
+
+
+def _declared_length(response: requests.Response) -> int:
+    try:
+        return int(response.headers.get("Content-Length", "0"))
+    except ValueError:
+        return 0  # counted while streaming instead
+
+
+def _amount(nbytes: int) -> str:
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.3g} {unit}"
+    return f"{nbytes} bytes"
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_-]", "_", text) or "photo"
+
+
+def _parse_allowed(entry: str) -> tuple[str | None, _Origin | None]:
+    """A bare host, or an origin ``scheme://host[:port]``; ConfigError if it is neither."""
+    text = entry.strip()
+    problem = f"PIERROT_FLICKR_IMAGE_HOSTS: {entry!r} is not a host or an origin (scheme://host:port)"
+    if "://" not in text:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+", text):
+            raise ConfigError(problem)
+        return text.lower(), None
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(problem) from None
+    scheme = parts.scheme.lower()
+    if (
+        scheme not in DEFAULT_PORTS
+        or not parts.hostname
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise ConfigError(problem)
+    return None, _Origin(scheme, parts.hostname, port if port is not None else DEFAULT_PORTS[scheme])

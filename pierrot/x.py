@@ -1,0 +1,246 @@
+"""The X adapter: v2 media upload and alt text over signed requests, posting through tweepy's Client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+from typing import Any
+
+import requests
+import tweepy
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from pierrot import __version__
+from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
+from pierrot.ports import FetchedImage, Post, Publisher
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.x.com"
+USER_AGENT = f"pierrot/{__version__} (+https://github.com/pierrot-photo/pierrot)"
+# The host tweepy's Client sends every request to, whatever we would like.
+TWEEPY_HOST = "https://api.twitter.com"
+CREDENTIALS_HELP = (
+    "check PIERROT_X_API_KEY, PIERROT_X_API_SECRET, PIERROT_X_ACCESS_TOKEN and PIERROT_X_ACCESS_TOKEN_SECRET "
+    "and that the app has Read and Write permission; regenerate the access token after changing permissions"
+)
+
+
+class _Session(requests.Session):
+    """A session with a default timeout that can point tweepy's hard-coded host elsewhere."""
+
+    def __init__(self, timeout: float, api_url: str | None = None) -> None:
+        super().__init__()
+        self.headers["User-Agent"] = USER_AGENT  # tweepy sends its own
+        self.default_timeout = timeout
+        self.api_url = api_url
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        if self.api_url and isinstance(url, str) and url.startswith(TWEEPY_HOST + "/"):
+            url = self.api_url + url[len(TWEEPY_HOST) :]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+class XPublisher(Publisher):
+    """One X account, with OAuth 1.0a user-context credentials."""
+
+    network = "x"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        api_secret: str,
+        access_token: str,
+        access_token_secret: str,
+        api_url: str = DEFAULT_API_URL,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self._api_url = api_url.rstrip("/")
+        self._timeout = timeout
+        self._secrets = [s for s in (api_key, api_secret, access_token, access_token_secret) if s]
+        self._auth = tweepy.OAuth1UserHandler(api_key, api_secret, access_token, access_token_secret).apply_auth()
+        self._session = session or _Session(timeout)
+        self._client = tweepy.Client(
+            consumer_key=api_key,
+            consumer_secret=api_secret,
+            access_token=access_token,
+            access_token_secret=access_token_secret,
+        )
+        rewrite = self._api_url if self._api_url != DEFAULT_API_URL else None
+        self._client.session = _Session(timeout, rewrite)
+
+    # ---- nothing public yet: any failure is a plain PublishError -------------------------------
+
+    def upload_media(self, image: FetchedImage) -> str:
+        """Upload the image with v2 simple upload; returns the media id."""
+        try:
+            with image.path.open("rb") as media:
+                response = self._call(
+                    "upload the image",
+                    "/2/media/upload",
+                    files={"media": (image.path.name, media, image.mime_type)},
+                    data={"media_category": "tweet_image"},
+                )
+        except OSError as exc:
+            raise PublishError(f"cannot read the image {image.path}: {exc.strerror or exc}") from None
+        media_id = _data_field(response, "id")
+        if media_id is None:
+            raise PublishError(
+                f"X accepted the image upload but its answer has no media id (HTTP {response.status_code})"
+            )
+        return media_id
+
+    def set_alt_text(self, media_id: str, text: str) -> None:
+        """Attach alt text to uploaded media."""
+        self._call(
+            "set the alt text",
+            "/2/media/metadata",
+            json={"id": media_id, "metadata": {"alt_text": {"text": text}}},
+        )
+
+    def whoami(self) -> str:
+        """The handle of the account the credentials belong to."""
+        try:
+            response = self._client.get_me(user_auth=True)
+        except tweepy.HTTPException as exc:
+            raise PublishError(self._scrub(_refusal("check the credentials", exc))) from exc
+        except requests.JSONDecodeError as exc:
+            raise PublishError("X answered the credentials check with something that is not JSON") from exc
+        except requests.RequestException as exc:
+            raise PublishError(self._scrub(f"could not reach X: {_reason(exc, self._timeout)}")) from exc
+        username = getattr(response.data, "username", None)
+        if not username:
+            raise PublishError("X accepted the credentials but did not say which account they belong to")
+        return str(username)
+
+    # ---- the post ------------------------------------------------------------------------------
+
+    def create_post(self, text: str, media_ids: list[str]) -> Post:
+        """Publish; PostRefused when nothing was posted, PostOutcomeUnknown when it may have been."""
+        try:
+            response = self._client.create_tweet(text=text, media_ids=media_ids, user_auth=True)
+        except tweepy.HTTPException as exc:
+            status = exc.response.status_code
+            if status == 403 and _is_duplicate(exc):
+                raise DuplicatePost("X refused the post as duplicate content (403)") from exc
+            if 400 <= status < 500:
+                reset = getattr(exc, "reset_time", None)
+                raise PostRefused(self._scrub(_refusal("post", exc)), status=status, reset_time=reset) from exc
+            raise PostOutcomeUnknown(f"X answered HTTP {status} to the post request") from exc
+        except requests.JSONDecodeError as exc:
+            raise PostOutcomeUnknown("X answered the post request with something that is not JSON") from exc
+        except requests.RequestException as exc:
+            reason = self._scrub(_reason(exc, self._timeout))
+            if _not_sent(exc):
+                raise PostRefused(f"could not reach X: {reason}") from exc
+            raise PostOutcomeUnknown(f"lost contact with X while posting: {reason}") from exc
+        data = response.data if isinstance(response.data, dict) else {}
+        post_id = data.get("id")
+        if not post_id:
+            raise PostOutcomeUnknown("X answered the post request without a post id")
+        return Post(str(post_id), f"https://x.com/i/web/status/{post_id}")
+
+    # ---- plumbing ------------------------------------------------------------------------------
+
+    def _call(self, action: str, route: str, **kwargs: Any) -> requests.Response:
+        """POST a signed request; any failure becomes a PublishError saying what to do."""
+        try:
+            response = self._session.post(self._api_url + route, auth=self._auth, timeout=self._timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise PublishError(self._scrub(f"could not reach X to {action}: {_reason(exc, self._timeout)}")) from exc
+        log.debug("X %s: HTTP %s", route, response.status_code)
+        if not 200 <= response.status_code < 300:
+            raise PublishError(self._scrub(_refusal(action, _as_tweepy_error(response)))) from None
+        return response
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def _data_field(response: requests.Response, name: str) -> str | None:
+    try:
+        value = response.json()["data"][name]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return str(value) if value else None
+
+
+def _as_tweepy_error(response: requests.Response) -> tweepy.HTTPException:
+    """tweepy's reading of an error answer (its messages and rate-limit reset), for one mapping of both."""
+    reset = response.headers.get("x-rate-limit-reset")
+    try:
+        error = tweepy.HTTPException(response)
+    except (AttributeError, TypeError):  # a JSON answer that is not an object
+        error = tweepy.HTTPException(response, response_json={})
+    error.reset_time = int(reset) if reset and reset.isdigit() else None
+    return error
+
+
+def _refusal(action: str, exc: tweepy.HTTPException) -> str:
+    """One line for an HTTP error answer from X."""
+    status = exc.response.status_code
+    detail = "; ".join(str(m) for m in exc.api_messages if m)[:300]
+    detail = f": {detail}" if detail else ""
+    if status == 401:
+        return f"X rejected the credentials (401): {CREDENTIALS_HELP}"
+    if status == 403:
+        return (
+            f"X refused to {action} (403 Forbidden{detail}); check that the app has Read and Write permission "
+            "and that your X API access covers it"
+        )
+    if status == 429:
+        return f"X refused to {action}: rate limit reached (429); {_resets(getattr(exc, 'reset_time', None))}"
+    if status >= 500:
+        return f"X failed to {action} (HTTP {status}{detail}); try again later"
+    return f"X refused to {action} (HTTP {status}{detail})"
+
+
+def _resets(reset_time: int | None) -> str:
+    if reset_time is None:
+        return "try again later"
+    when = dt.datetime.fromtimestamp(reset_time).astimezone().isoformat(timespec="seconds")
+    minutes = max(0, math.ceil((reset_time - time.time()) / 60))
+    wait = "now" if minutes == 0 else f"in {minutes} minute{'s' if minutes != 1 else ''}"
+    return f"the limit resets at {when} ({wait})"
+
+
+def _is_duplicate(exc: tweepy.HTTPException) -> bool:
+    texts = [str(m) for m in exc.api_messages]
+    texts.append(str(getattr(exc.response, "text", "")))
+    return any("duplicate content" in t.lower() for t in texts)
+
+
+def _not_sent(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached X: no connection was ever made."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        cause = exc.args[0]
+        if isinstance(cause, MaxRetryError):
+            cause = cause.reason
+        return isinstance(cause, NewConnectionError)
+    return False
+
+
+def _reason(exc: requests.RequestException, timeout: float) -> str:
+    """A short reason for a failed request, without urllib3's object reprs."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"no connection within {timeout:g} s"
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    cause: Any = exc.args[0] if exc.args else exc
+    if isinstance(cause, MaxRetryError):
+        cause = cause.reason
+    if isinstance(cause, NewConnectionError):
+        return str(cause).split(": ", 1)[-1]
+    if isinstance(exc, requests.ConnectionError):
+        return "the connection was lost before X answered"
+    return type(exc).__name__
