@@ -209,7 +209,8 @@ class FlickrPhotoSource(PhotoSource):
             raise _translate(exc, method) from None
         except requests.Timeout:
             raise _Transient(f"no answer within {self._timeout:g}s") from None
-        except requests.ConnectionError as exc:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            # ChunkedEncodingError is a connection dropped in the middle of the answer.
             raise _Transient(f"cannot connect to {self._api_url}: {type(exc).__name__}") from None
         except ValueError:
             raise _Transient("the answer was not JSON") from None
