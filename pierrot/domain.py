@@ -207,6 +207,10 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+class NewerSchemaError(DocumentError):
+    """A document written by a newer pierrot: refused, never rebuilt over, since that would downgrade it."""
+
+
 def _check_version(name: str, doc: Any, supported: int) -> None:
     if not isinstance(doc, dict):
         raise DocumentError(name, "expected a JSON object")
@@ -214,7 +218,7 @@ def _check_version(name: str, doc: Any, supported: int) -> None:
     if not isinstance(version, int):
         raise DocumentError(name, 'no integer "version" field')
     if version > supported:
-        raise DocumentError(
+        raise NewerSchemaError(
             name, f"schema version {version} is newer than this pierrot understands", "upgrade pierrot"
         )
 

@@ -115,8 +115,8 @@ class FlickrPhotoSource(PhotoSource):
         if min_upload_date is not None:
             query["min_upload_date"] = str(min_upload_date)
         found = self._list(query, total, progress)
-        if len(found) != total and min_upload_date is None:
-            # Pages shift when a photo is uploaded or deleted mid-listing: one more pass fills the gap.
+        if len(found) < total and min_upload_date is None:
+            # Pages shift when a photo is deleted mid-listing: one more pass fills the gap.
             log.info("listing found %d items where Flickr said %d: listing once more", len(found), total)
             again = self._list(query, total, progress)
             found.update(again)

@@ -28,6 +28,7 @@ from pierrot.domain import (
     Filters,
     LogEntry,
     Meta,
+    NewerSchemaError,
     Photo,
     PublishLog,
     choose,
@@ -125,6 +126,8 @@ def sync(
     try:
         meta_doc, meta_token = _read_doc(store, META_DOCUMENT)
         meta = Meta.from_doc(meta_doc) if meta_doc is not None else None
+    except NewerSchemaError:
+        raise
     except DocumentError as exc:
         warnings.append(f"{exc} (rebuilding it from Flickr)")
         meta_token = exc.token if exc.token is not None else meta_token
@@ -134,24 +137,29 @@ def sync(
     stream = source.summary(nsid)
     same_stream = meta is not None and meta.nsid == nsid
 
-    if (
-        not full
-        and meta is not None
-        and same_stream
-        and meta.flickr_total == stream.total
-        and meta.newest_id == stream.newest_id
-    ):
-        return SyncReport("unchanged", meta.total, flickr_calls=source.calls - calls_before, warnings=warnings)
-
+    # Read before deciding "unchanged": a missing or unreadable catalogue must be rebuilt even then, or
+    # `pierrot sync` (which publish recommends) would report no change forever.
     catalogue: Catalogue | None = None
     cat_token: str | None = None
     try:
         cat_doc, cat_token = _read_doc(store, CATALOGUE_DOCUMENT)
         catalogue = Catalogue.from_doc(cat_doc) if cat_doc is not None else None
+    except NewerSchemaError:
+        raise
     except DocumentError as exc:
         warnings.append(f"{exc} (rebuilding it from Flickr)")
-        cat_token = exc.token
+        cat_token = exc.token if exc.token is not None else cat_token
     old = catalogue.by_id() if catalogue is not None else {}
+
+    if (
+        not full
+        and meta is not None
+        and catalogue is not None
+        and same_stream
+        and meta.flickr_total == stream.total
+        and meta.newest_id == stream.newest_id
+    ):
+        return SyncReport("unchanged", meta.total, flickr_calls=source.calls - calls_before, warnings=warnings)
 
     photos: list[Photo] | None = None
     mode = "full"

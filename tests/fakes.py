@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Container
 from pathlib import Path
 from typing import Any
 
 from pierrot.domain import Photo, Size, newest_first
-from pierrot.errors import ConflictError, StoreError
+from pierrot.errors import ConflictError, DocumentError, StoreError
 from pierrot.ports import (
     DocumentStore,
     Encoded,
@@ -44,31 +45,44 @@ class FakeStore(DocumentStore):
         self.writes: list[str] = []
         self.reads: list[str] = []
         self.before_write: Callable[[str, Any], None] | None = None
+        # Several runs may share one store from threads: the compare and the swap happen under this lock.
+        self._lock = threading.RLock()
 
     def read(self, name: str) -> Versioned | None:
         self.reads.append(name)
-        if name not in self.docs:
-            return None
-        text, token = self.docs[name]
-        return Versioned(json.loads(text), token)
+        with self._lock:
+            if name not in self.docs:
+                return None
+            text, token = self.docs[name]
+        try:
+            return Versioned(json.loads(text), token)
+        except json.JSONDecodeError:
+            # As a real store does: say what is wrong, and carry the token so sync alone may rebuild over it.
+            raise DocumentError(name, "not valid JSON", token=token) from None
 
     def write(self, name: str, doc: Any, expected: str | None) -> str:
         if self.before_write is not None:
             self.before_write(name, doc)
-        current = self.docs.get(name)
-        if (current[1] if current else None) != expected:
-            raise ConflictError(name)
-        token = f"t{next(self._tokens)}"
         text = b"".join(doc.chunks()).decode() if isinstance(doc, Encoded) else json.dumps(doc)
         json.loads(text)  # what a store holds is always valid JSON
-        self.docs[name] = (text, token)
-        self.writes.append(name)
-        return token
+        with self._lock:
+            current = self.docs.get(name)
+            if (current[1] if current else None) != expected:
+                raise ConflictError(name)
+            token = f"t{next(self._tokens)}"
+            self.docs[name] = (text, token)
+            self.writes.append(name)
+            return token
 
     # helpers for tests
     def put(self, name: str, doc: Any) -> None:
         """Write as someone else would, unconditionally."""
-        self.docs[name] = (json.dumps(doc), f"t{next(self._tokens)}")
+        text = b"".join(doc.chunks()).decode() if isinstance(doc, Encoded) else json.dumps(doc)
+        self.docs[name] = (text, f"t{next(self._tokens)}")
+
+    def put_text(self, name: str, text: str) -> None:
+        """Store raw text, say a half-written or hand-mangled document, unconditionally."""
+        self.docs[name] = (text, f"t{next(self._tokens)}")
 
     def doc(self, name: str) -> Any:
         return json.loads(self.docs[name][0]) if name in self.docs else None
@@ -223,4 +237,30 @@ def failing_store_write(store: FakeStore, *, at: int, error: BaseException) -> N
     store.before_write = hook
 
 
-__all__ = ["JPEG", "Crash", "FakeFetcher", "FakeFlickr", "FakePublisher", "FakeStore", "StoreError", "make_photo"]
+def failing_store_writes(store: FakeStore, *, at: Container[int], error: BaseException) -> list[int]:
+    """Make every write whose number (1-based) is in ``at`` raise ``error``; returns the numbers that failed."""
+    count = {"n": 0}
+    failed: list[int] = []
+
+    def hook(name: str, doc: Any) -> None:
+        count["n"] += 1
+        if count["n"] in at:
+            failed.append(count["n"])
+            raise error
+
+    store.before_write = hook
+    return failed
+
+
+__all__ = [
+    "JPEG",
+    "Crash",
+    "FakeFetcher",
+    "FakeFlickr",
+    "FakePublisher",
+    "FakeStore",
+    "StoreError",
+    "failing_store_write",
+    "failing_store_writes",
+    "make_photo",
+]
