@@ -1,0 +1,350 @@
+"""Composing a photo's post text and alt text from the user's templates. Plain Python, no I/O."""
+
+from __future__ import annotations
+
+import html
+import re
+import string
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+
+from pierrot.domain import Photo
+from pierrot.errors import ConfigError
+
+MAX_POST_WEIGHT = 280
+MAX_ALT_TEXT = 1000
+
+TEMPLATE_SETTING = "PIERROT_PUBLISH_TEMPLATE"
+ALT_TEMPLATE_SETTING = "PIERROT_PUBLISH_ALT_TEMPLATE"
+PLACEHOLDERS = ("title", "description", "url", "date_taken", "year", "tags")
+ELLIPSIS = "…"
+
+# Free text gives way in this order when the text is too long; the URL, dates and the template's own text never do.
+_SHORTEN_ORDER = ("description", "tags", "title")
+# Only for validate_template: the fixed placeholders weigh the same for every photo (a URL always counts 23).
+_SAMPLE_FIXED = {"url": "https://www.flickr.com/photos/someone/1/", "date_taken": "2024-01-01", "year": "2024"}
+# How far back from the cut a space may be and still be preferred, in code points.
+_WORD_WINDOW = 20
+
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+# Tags that end a line or a block of text become a space; every other tag just disappears.
+_BREAKING_TAG = re.compile(
+    r"<\s*/?\s*(?:br|p|div|li|ul|ol|dl|dt|dd|blockquote|pre|h[1-6]|hr|tr|td|th|table)\b[^>]*>", re.IGNORECASE
+)
+_ANY_TAG = re.compile(r"<!--.*?-->|<\s*/?\s*[A-Za-z][^>]*>", re.DOTALL)
+_MACHINE_TAG = re.compile(r"^[\w-]+:[\w-]+=")
+# X refuses a post containing these (twitter-text's invalid characters).
+_INVALID_FOR_X = frozenset("\ufffe\ufeff\uffff")
+_ZWJ = "\u200d"
+_SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")
+# Stripped from the end of a shortened text before the ellipsis, so it never reads "pier,…" or "pier.…".
+_TRAILING = " ,;:.-–—|·、。([{“‘«"
+_OPENERS = "\"'"
+_Segments = Sequence[tuple[str, str | None]]
+
+
+def strip_html(text: str) -> str:
+    """Plain text from Flickr's HTML: tags removed, entities decoded, all whitespace collapsed to single spaces."""
+    text = _BREAKING_TAG.sub(" ", text)
+    text = _ANY_TAG.sub("", text)
+    text = html.unescape(text)
+    return " ".join(_drop_unusable(text).split())
+
+
+def weighted_length(text: str) -> int:
+    """The length X counts against its 280-character limit: NFC, URLs count 23, CJK and emoji count 2."""
+    # Imported here: twitter_text takes a tenth of a second to load, and most commands never compose.
+    from twitter_text import parse_tweet
+
+    return int(parse_tweet(unicodedata.normalize("NFC", text)).weightedLength)
+
+
+def fallback_title(photo: Photo) -> str:
+    """A title for a photo that has none."""
+    taken = photo.taken
+    if taken is None:
+        return "Untitled photo"
+    return f"Photo taken {taken.day} {_MONTHS[taken.month - 1]} {taken.year}"
+
+
+def validate_template(template: str, setting: str) -> None:
+    """Raise ConfigError, naming ``setting``, if the template is malformed, unknown or leaves no room for text."""
+    segments = _parse(template, setting)
+    measure, limit = _rules(setting)
+    sample = {name: "" for name in PLACEHOLDERS} | _SAMPLE_FIXED
+    fixed = _tidy(_render(segments, sample))
+    if measure(fixed) > limit:
+        raise ConfigError(_too_long(setting, measure(fixed), limit))
+
+
+def compose_post(photo: Photo, template: str = "{title}", link: bool = False) -> str:
+    """The post text: the template filled in from the photo, shortened to fit X's 280 weighted characters."""
+    segments = list(_parse(template, TEMPLATE_SETTING))
+    appended = link and not _uses(segments, "url")
+    if appended:
+        segments.append(("\n", "url"))
+    with_link = " with the link (PIERROT_PUBLISH_LINK)" if appended else ""
+    return _compose(photo, segments, weighted_length, MAX_POST_WEIGHT, TEMPLATE_SETTING, with_link)
+
+
+def compose_alt_text(photo: Photo, template: str = "{title}. {description}") -> str:
+    """The image's alt text: the template filled in from the photo, at most 1000 characters."""
+    segments = _parse(template, ALT_TEMPLATE_SETTING)
+    return _compose(photo, segments, len, MAX_ALT_TEXT, ALT_TEMPLATE_SETTING)
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+
+def _parse(template: str, setting: str) -> list[tuple[str, str | None]]:
+    known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ConfigError(
+            f"{setting} is not a valid template ({exc}); write {{{{ or }}}} for a literal brace"
+        ) from None
+    segments: list[tuple[str, str | None]] = []
+    for literal, name, spec, conversion in parsed:
+        if name is not None and name not in PLACEHOLDERS:
+            raise ConfigError(f"{setting} has an unknown placeholder {{{name}}}; the placeholders are {known}")
+        if name is not None and (spec or conversion):
+            raise ConfigError(f"{setting}: the placeholder {{{name}}} takes no conversion or format spec")
+        segments.append((literal, name))
+    return segments
+
+
+def _uses(segments: _Segments, name: str) -> bool:
+    return any(field == name for _, field in segments)
+
+
+def _rules(setting: str) -> tuple[Callable[[str], int], int]:
+    if setting == ALT_TEMPLATE_SETTING:
+        return len, MAX_ALT_TEXT
+    return weighted_length, MAX_POST_WEIGHT
+
+
+def _too_long(setting: str, length: int, limit: int, extra: str = "") -> str:
+    return (
+        f"{setting} leaves no room for the photo's text: its fixed part{extra} is {length} characters "
+        f"and the limit is {limit}; shorten the template"
+    )
+
+
+# --- filling in --------------------------------------------------------------------------------
+
+
+def _compose(
+    photo: Photo, segments: _Segments, measure: Callable[[str], int], limit: int, setting: str, extra: str = ""
+) -> str:
+    values = _values(photo)
+    tags = _hashtags(photo.tags)
+    values["tags"] = " ".join(tags)
+    # A template that renders to nothing but a link (say "{description}" and no description) gets the title.
+    if not _tidy(_render(segments, values | {"url": ""})):
+        segments = [("", "title")] + ([("\n", "url")] if _uses(segments, "url") else [])
+    text = _fit(segments, values, tags, measure, limit)
+    if text is None:
+        fixed = _tidy(_render(segments, values | {name: "" for name in _SHORTEN_ORDER}))
+        raise ConfigError(_too_long(setting, measure(fixed), limit, extra))
+    return text
+
+
+def _values(photo: Photo) -> dict[str, str]:
+    taken = photo.taken
+    return {
+        "title": _nfc(strip_html(photo.title)) or fallback_title(photo),
+        "description": _nfc(strip_html(photo.description)),
+        "url": photo.page_url,
+        "date_taken": taken.isoformat() if taken else "",
+        "year": str(taken.year) if taken else "",
+    }
+
+
+def _hashtags(tags: Sequence[str]) -> list[str]:
+    """Flickr tags as X hashtags: machine tags and tags without a letter are left out, duplicates once."""
+    seen: set[str] = set()
+    hashtags: list[str] = []
+    for tag in tags:
+        if _MACHINE_TAG.match(tag):
+            continue
+        word = "".join(c for c in _nfc(tag) if c == "_" or unicodedata.category(c)[0] in "LMN")
+        if not any(unicodedata.category(c)[0] == "L" for c in word) or word.casefold() in seen:
+            continue
+        seen.add(word.casefold())
+        hashtags.append("#" + word)
+    return hashtags
+
+
+def _render(segments: _Segments, values: Mapping[str, str]) -> str:
+    """Fill in the template; an empty placeholder takes its separator along, so nothing dangles ("Title. ")."""
+    items: list[tuple[str, bool]] = []  # (text, is it a placeholder's value)
+    for literal, name in segments:
+        if literal:
+            items.append((literal, False))
+        if name is not None:
+            items.append((values[name], True))
+    i = 0
+    while i < len(items):
+        text, is_value = items[i]
+        if not is_value or text.strip():
+            i += 1
+            continue
+        del items[i]
+        # The separator before it joined it to what came before; the first value takes the one after it instead.
+        if i > 0 and _is_separator(items[i - 1]):
+            removed = items.pop(i - 1)[0]
+            i -= 1
+            if i < len(items) and _is_separator(items[i]) and _opens(removed) and _closes(items[i][0]):
+                del items[i]  # the ")" of " (" and the closing quote go too
+        elif i < len(items) and _is_separator(items[i]):
+            del items[i]
+    parts: list[str] = []
+    for i, (text, is_value) in enumerate(items):
+        if not is_value and i > 0 and items[i - 1][1] and items[i - 1][0].rstrip().endswith(_SENTENCE_END):
+            text = text.removeprefix(".")  # "Is it?" + ". " reads "Is it? ", not "Is it?. "
+        parts.append(text)
+    return "".join(parts)
+
+
+def _is_separator(item: tuple[str, bool]) -> bool:
+    text, is_value = item
+    return not is_value and all(c.isspace() or unicodedata.category(c) in _SEPARATOR_CATEGORIES for c in text)
+
+
+_SEPARATOR_CATEGORIES = frozenset({"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm"})
+
+
+def _opens(text: str) -> bool:
+    return any(c in _OPENERS or unicodedata.category(c) in ("Ps", "Pi") for c in text)
+
+
+def _closes(text: str) -> bool:
+    return any(c in _OPENERS or unicodedata.category(c) in ("Pe", "Pf") for c in text)
+
+
+def _tidy(text: str) -> str:
+    """NFC; within a line, whitespace runs become one space; at most one blank line in a row; stripped."""
+    text = _drop_unusable(unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")))
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _drop_unusable(text: str) -> str:
+    """Remove control characters, lone surrogates and the characters X refuses; keep newlines and tabs."""
+    return "".join(
+        c for c in text if c in "\n\t" or (unicodedata.category(c) not in ("Cc", "Cs") and c not in _INVALID_FOR_X)
+    )
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+# --- shortening --------------------------------------------------------------------------------
+
+
+def _fit(
+    segments: _Segments, values: dict[str, str], tags: list[str], measure: Callable[[str], int], limit: int
+) -> str | None:
+    """Shorten the free text, least important first, until the whole text fits; None if it cannot."""
+    current = dict(values)
+
+    def fits_with(name: str) -> Callable[[str], bool]:
+        return lambda value: measure(_tidy(_render(segments, current | {name: value}))) <= limit
+
+    text = _tidy(_render(segments, current))
+    if measure(text) <= limit:
+        return text
+    for name in _SHORTEN_ORDER:
+        if not _uses(segments, name):
+            continue
+        if name == "tags":
+            current[name] = _drop_tags(tags, fits_with(name))
+        else:
+            current[name] = _shorten(current[name], fits_with(name))
+        text = _tidy(_render(segments, current))
+        if measure(text) <= limit:
+            return text
+    return None
+
+
+def _shorten(value: str, fits: Callable[[str], bool]) -> str:
+    """The longest start of ``value`` that fits with an ellipsis, cut between characters; empty if none does."""
+    if not fits(""):
+        return ""
+    cuts = _cut_points(value)
+    # Weights are not strictly monotonic ("x.c" weighs 3, "x.co" is a URL and weighs 23), so this finds a cut
+    # that fits while the next one does not, and every returned text has been measured.
+    lo, hi = 0, len(cuts) - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fits(_with_ellipsis(value[: cuts[mid]])):
+            lo = mid
+        else:
+            hi = mid
+    best = cuts[lo]
+    window = min(_WORD_WINDOW, best // 2)
+    space = value.rfind(" ", best - window, best + 1)
+    if 0 < space < best and fits(_with_ellipsis(value[:space])):
+        best = space
+    return _with_ellipsis(value[:best])
+
+
+def _drop_tags(tags: Sequence[str], fits: Callable[[str], bool]) -> str:
+    """As many hashtags as fit, from the first; a hashtag is never cut."""
+    if not fits(""):
+        return ""
+    lo, hi = 0, len(tags)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fits(" ".join(tags[:mid])):
+            lo = mid
+        else:
+            hi = mid
+    return " ".join(tags[:lo])
+
+
+def _with_ellipsis(prefix: str) -> str:
+    prefix = prefix.rstrip(_TRAILING)
+    return prefix + ELLIPSIS if prefix else ""
+
+
+def _cut_points(text: str) -> list[int]:
+    """Where ``text`` may be cut: never inside a URL, an emoji sequence or a character with its combining marks."""
+    inside: set[int] = set()
+    from twitter_text import extract_emojis_with_indices, extract_urls_with_indices
+
+    entities: list[Mapping[str, list[int]]] = [*extract_urls_with_indices(text), *extract_emojis_with_indices(text)]
+    for entity in entities:
+        start, end = entity["indices"]
+        inside.update(range(start + 1, end))
+    return [
+        i
+        for i in range(len(text) + 1)
+        if i not in inside and not (0 < i < len(text) and (_joins_previous(text[i]) or _joins_next(text[i - 1])))
+    ]
+
+
+def _joins_next(char: str) -> bool:
+    """A code point that binds the character after it: a zero-width joiner, or a virama making a conjunct."""
+    return char == _ZWJ or unicodedata.combining(char) == 9
+
+
+def _joins_previous(char: str) -> bool:
+    """A code point that belongs to the character before it."""
+    point = ord(char)
+    return (
+        unicodedata.category(char) in ("Mn", "Mc", "Me")
+        or char == _ZWJ
+        or 0xFE00 <= point <= 0xFE0F  # variation selectors
+        or 0xE0100 <= point <= 0xE01EF
+        or 0x1F3FB <= point <= 0x1F3FF  # skin tones
+        or 0xE0020 <= point <= 0xE007F  # tag sequences (subdivision flags)
+        or 0xDC00 <= point <= 0xDFFF  # the low half of a surrogate pair that slipped through
+        or 0x1160 <= point <= 0x11FF  # Hangul vowel and final jamo
+    )
