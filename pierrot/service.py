@@ -292,6 +292,7 @@ def _read_catalogue(store: DocumentStore) -> Catalogue:
 def _settle_stale(store: DocumentStore, state: _LogState, network: str, lease: int, moment: dt.datetime,
                   write: bool) -> _LogState:
     """Refuse if another publish holds a live lease; mark pending entries of dead runs unknown."""
+    known = len(state.log.entries)
     for _ in range(20):
         pending = [(i, e) for i, e in enumerate(state.log.entries) if e.network == network and e.status == PENDING]
         live = [e for _, e in pending if e.age(moment) < lease]
@@ -300,6 +301,12 @@ def _settle_stale(store: DocumentStore, state: _LogState, network: str, lease: i
             raise AnotherRunActive(
                 f"another publish is running (photo {entry.photo_id} pending since {entry.updated_at}); "
                 f"not posting. If no other run exists, wait {lease}s for its lease to expire"
+            )
+        # A run started with this one and posted while we settled: as at the claim, one post per start.
+        posted = [e for e in state.log.entries[known:] if e.network == network and e.status == PUBLISHED]
+        if posted:
+            raise AnotherRunActive(
+                f"another publish posted photo {posted[0].photo_id} while this one started; not posting"
             )
         if not pending or not write:
             return state
