@@ -171,6 +171,9 @@ class Meta:
     newest_upload: int | None = None
     last_sync: str | None = None
     last_full_sync: str | None = None
+    # The version token of the pierrot-db.json this meta describes: a no-change sync checks it
+    # instead of downloading the whole catalogue.
+    catalogue_token: str | None = None
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -183,6 +186,7 @@ class Meta:
             "newest_upload": self.newest_upload,
             "last_sync": self.last_sync,
             "last_full_sync": self.last_full_sync,
+            "catalogue_token": self.catalogue_token,
         }
 
     @classmethod
@@ -198,6 +202,7 @@ class Meta:
                 newest_upload=None if doc.get("newest_upload") is None else int(doc["newest_upload"]),
                 last_sync=_opt_str(doc.get("last_sync")),
                 last_full_sync=_opt_str(doc.get("last_full_sync")),
+                catalogue_token=_opt_str(doc.get("catalogue_token")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DocumentError(META_DOCUMENT, f"bad field {exc}", "run `pierrot sync --full` to rebuild it") from exc

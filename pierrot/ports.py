@@ -47,6 +47,11 @@ class DocumentStore(abc.ABC):
 
         Returns the new token; raises ConflictError if someone else wrote in between."""
 
+    def token(self, name: str) -> str | None:
+        """The document's current version token without reading it (None if it does not exist)."""
+        found = self.read(name)
+        return None if found is None else found.token
+
     def check(self) -> None:  # noqa: B027 - optional hook
         """Fail with StoreError if the store cannot be reached (used by ``pierrot check``)."""
 

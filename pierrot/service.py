@@ -137,8 +137,19 @@ def sync(
     stream = source.summary(nsid)
     same_stream = meta is not None and meta.nsid == nsid
 
-    # Read before deciding "unchanged": a missing or unreadable catalogue must be rebuilt even then, or
-    # `pierrot sync` (which publish recommends) would report no change forever.
+    unchanged = (
+        not full
+        and meta is not None
+        and same_stream
+        and meta.flickr_total == stream.total
+        and meta.newest_id == stream.newest_id
+    )
+    # The catalogue must be the one this meta describes, or a missing or damaged catalogue would never be
+    # rebuilt (`pierrot sync` is what publish recommends). Its token says so without downloading it.
+    known_token = meta.catalogue_token if meta is not None else None
+    if unchanged and meta is not None and known_token and store.token(CATALOGUE_DOCUMENT) == known_token:
+        return SyncReport("unchanged", meta.total, flickr_calls=source.calls - calls_before, warnings=warnings)
+
     catalogue: Catalogue | None = None
     cat_token: str | None = None
     try:
@@ -151,14 +162,7 @@ def sync(
         cat_token = exc.token if exc.token is not None else cat_token
     old = catalogue.by_id() if catalogue is not None else {}
 
-    if (
-        not full
-        and meta is not None
-        and catalogue is not None
-        and same_stream
-        and meta.flickr_total == stream.total
-        and meta.newest_id == stream.newest_id
-    ):
+    if unchanged and meta is not None and catalogue is not None:
         return SyncReport("unchanged", meta.total, flickr_calls=source.calls - calls_before, warnings=warnings)
 
     photos: list[Photo] | None = None
@@ -203,7 +207,7 @@ def sync(
         newest_upload = max(p.date_uploaded for p in photos)
 
     moment = iso(now())
-    store.write(CATALOGUE_DOCUMENT, Encoded(Catalogue(nsid, photos).json_chunks), cat_token)
+    new_cat_token = store.write(CATALOGUE_DOCUMENT, Encoded(Catalogue(nsid, photos).json_chunks), cat_token)
     # pierrot-meta.json goes last: a crash before it only costs a re-sync next time.
     new_meta = Meta(
         total=len(photos),
@@ -214,6 +218,7 @@ def sync(
         newest_upload=newest_upload,
         last_sync=moment,
         last_full_sync=moment if mode == "full" else (meta.last_full_sync if meta else None),
+        catalogue_token=new_cat_token,
     )
     store.write(META_DOCUMENT, new_meta.to_doc(), meta_token)
     return SyncReport(mode, len(photos), added, removed, updated, source.calls - calls_before, warnings)

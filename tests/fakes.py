@@ -44,6 +44,7 @@ class FakeStore(DocumentStore):
         self._tokens = itertools.count(1)
         self.writes: list[str] = []
         self.reads: list[str] = []
+        self.token_checks: list[str] = []
         self.before_write: Callable[[str, Any], None] | None = None
         # Several runs may share one store from threads: the compare and the swap happen under this lock.
         self._lock = threading.RLock()
@@ -59,6 +60,11 @@ class FakeStore(DocumentStore):
         except json.JSONDecodeError:
             # As a real store does: say what is wrong, and carry the token so sync alone may rebuild over it.
             raise DocumentError(name, "not valid JSON", token=token) from None
+
+    def token(self, name: str) -> str | None:
+        self.token_checks.append(name)
+        with self._lock:
+            return self.docs[name][1] if name in self.docs else None
 
     def write(self, name: str, doc: Any, expected: str | None) -> str:
         if self.before_write is not None:

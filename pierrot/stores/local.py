@@ -35,6 +35,11 @@ class LocalStore(DocumentStore):
         token = _token(data)
         return Versioned(decode(name, data, token), token)
 
+    def token(self, name: str) -> str | None:
+        """The sha256 of the document's bytes, without parsing it."""
+        data = self._read_bytes(name)
+        return None if data is None else _token(data)
+
     def write(self, name: str, doc: Any, expected: str | None) -> str:
         """Replace the document if its bytes still hash to ``expected`` (None: it must not exist yet)."""
         # Serialised before anything is touched, so a document that cannot be serialised changes nothing.

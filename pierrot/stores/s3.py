@@ -69,6 +69,18 @@ class S3Store(DocumentStore):
             self._fail(exc, f"cannot read s3://{self.bucket}/{key}", key)
         return Versioned(decode(name, data, response["ETag"]), response["ETag"])
 
+    def token(self, name: str) -> str | None:
+        """The object's ETag from a HEAD request, without downloading it."""
+        key = self.key(name)
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=key)["ETag"]
+        except ClientError as exc:
+            if _code(exc) in {"NoSuchKey", "404", "NotFound"}:
+                return None
+            self._fail(exc, f"cannot read s3://{self.bucket}/{key}", key)
+        except BotoCoreError as exc:
+            self._fail(exc, f"cannot read s3://{self.bucket}/{key}", key)
+
     def write(self, name: str, doc: Any, expected: str | None) -> str:
         """Put the document if its ETag is still ``expected`` (None: it must not exist yet)."""
         key = self.key(name)

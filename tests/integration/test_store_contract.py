@@ -116,3 +116,13 @@ def test_a_corrupt_publish_log_is_not_to_be_rebuilt(any_store):
 
     assert "restore it from a backup or fix it by hand; pierrot will not overwrite it" in str(caught.value)
     assert "sync --full" not in str(caught.value)
+
+
+def test_token_without_reading_matches_the_written_token(any_store):
+    from pierrot.ports import Encoded
+
+    assert any_store.store.token(DOC) is None
+    token = any_store.store.write(DOC, Encoded(lambda: [b'{"version":1,', b'"photos":[]}']), None)
+    assert any_store.store.token(DOC) == token
+    assert any_store.store.read(DOC).doc == {"version": 1, "photos": []}
+    assert any_store.store.read(DOC).token == token

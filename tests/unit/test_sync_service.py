@@ -394,3 +394,21 @@ def test_a_conflict_on_the_catalogue_write_propagates_and_meta_is_not_written(
     assert caught.value.exit_code == EXIT_FAILURE
     assert META_DOCUMENT not in store.writes
     assert store.doc(META_DOCUMENT) == meta_before
+
+
+def test_no_change_sync_checks_the_catalogue_token_without_downloading_it() -> None:
+    from pierrot.domain import CATALOGUE_DOCUMENT
+    from pierrot.service import sync
+    from tests.fakes import FakeFlickr, FakeStore, make_photo
+
+    store, flickr = FakeStore(), FakeFlickr([make_photo(n) for n in range(1, 4)])
+    sync(store, flickr, "12345678@N00")
+    store.reads.clear()
+    report = sync(store, flickr, "12345678@N00")
+    assert report.mode == "unchanged"
+    assert CATALOGUE_DOCUMENT not in store.reads
+    assert store.token_checks == [CATALOGUE_DOCUMENT]
+    # A catalogue replaced behind pierrot's back is read and checked after all.
+    store.put(CATALOGUE_DOCUMENT, {"version": 1, "nsid": "12345678@N00", "photos": []})
+    report = sync(store, flickr, "12345678@N00")
+    assert report.mode != "unchanged" or CATALOGUE_DOCUMENT in store.reads
