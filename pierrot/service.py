@@ -417,25 +417,25 @@ def publish(
     try:
         post = network.create_post(text, [media_id])
     except PostRefused as exc:
-        _record(store, state, entry, sleep, status=FAILED, reason=str(exc))
+        _record(store, state, entry, sleep, now, status=FAILED, reason=str(exc))
         raise
     except DuplicatePost as exc:
-        _record(store, state, entry, sleep, status=PUBLISHED, reason=f"X refused it as duplicate content: {exc}")
+        _record(store, state, entry, sleep, now, status=PUBLISHED, reason=f"X refused it as duplicate content: {exc}")
         raise PublishError(
             f"X refused photo {photo.id} as a duplicate of an earlier post; it is recorded as published "
             f"(use `pierrot resolve {photo.id} --not-posted` if it was not)"
         ) from exc
     except PostOutcomeUnknown as exc:
-        _record(store, state, entry, sleep, status=UNKNOWN, reason=str(exc))
+        _record(store, state, entry, sleep, now, status=UNKNOWN, reason=str(exc))
         raise PublishError(
             f"{exc}; photo {photo.id} may or may not be posted and will not be posted again automatically: "
             f"check your X account, then run `pierrot resolve {photo.id} --posted POST_ID` or `--not-posted`"
         ) from exc
     except BaseException as exc:
-        _record(store, state, entry, sleep, status=UNKNOWN, reason=f"unexpected failure while posting: {exc!r}")
+        _record(store, state, entry, sleep, now, status=UNKNOWN, reason=f"unexpected failure while posting: {exc!r}")
         raise
     report.post = post
-    _record(store, state, entry, sleep, status=PUBLISHED, post_id=post.id, post_url=post.url, reason=None,
+    _record(store, state, entry, sleep, now, status=PUBLISHED, post_id=post.id, post_url=post.url, reason=None,
             posted=post)
     return report
 
@@ -484,6 +484,7 @@ def _record(
     state: _LogState,
     entry: LogEntry,
     sleep: Callable[[float], None],
+    now: Clock,
     *,
     status: str,
     posted: Post | None = None,
@@ -496,7 +497,7 @@ def _record(
         index = state.log.find(entry.run_id, entry.photo_id, entry.network)
         if index is None:
             raise StoreError(f"the pending entry of photo {entry.photo_id} vanished from {LOG_DOCUMENT}")
-        updated = state.log.with_update(index, status=status, updated_at=iso(utc_now()), **changes)
+        updated = state.log.with_update(index, status=status, updated_at=iso(now()), **changes)
         try:
             store.write(LOG_DOCUMENT, updated.to_doc(), state.token)
             return
