@@ -145,11 +145,7 @@ def publish(app: App, /, dry_run: bool, photo_id: str | None, force: bool, outpu
         wiring.build_store(settings),
         wiring.build_fetcher(settings),
         lambda: wiring.build_publisher(settings),
-        service.PublishOptions(
-            filters=settings.filters, template=settings.template, alt_template=settings.alt_template,
-            link=settings.link, alt_text=settings.alt_text, photo_id=photo_id, force=force, dry_run=dry_run,
-            output_dir=output_dir, lease_seconds=settings.lease_seconds,
-        ),
+        wiring.publish_options(settings, photo_id=photo_id, force=force, dry_run=dry_run, output_dir=output_dir),
     )
     if not dry_run:
         app.say(report.post.url if report.post else "")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pierrot.config import Settings
 from pierrot.errors import ConfigError
 from pierrot.ports import DocumentStore, ImageFetcher, PhotoSource, Publisher
+from pierrot.service import PublishOptions
 
 
 def build_store(settings: Settings) -> DocumentStore:
@@ -46,6 +48,19 @@ def build_publisher(settings: Settings) -> Publisher:
 
 X_SETTINGS = ("x_api_key", "x_api_secret", "x_access_token", "x_access_token_secret")
 FLICKR_SETTINGS = ("flickr_api_key", "flickr_api_secret", "flickr_user")
+
+
+def publish_options(settings: Settings, **run: Any) -> PublishOptions:
+    """The publish options the settings give, with this run's own (photo, force, dry run, output)."""
+    return PublishOptions(
+        filters=settings.filters,
+        template=settings.template,
+        alt_template=settings.alt_template,
+        link=settings.link,
+        alt_text=settings.alt_text,
+        lease_seconds=settings.lease_seconds,
+        **run,
+    )
 
 
 def build_checks(settings: Settings, *, with_x: bool) -> list[tuple[str, Callable[[], str]]]:
