@@ -655,7 +655,9 @@ def resolve(
                 f"photo {photo_id} is pending in a publish that may still be running; try again in "
                 f"{int(lease_seconds - entry.age(moment))}s"
             )
-        if entry.status not in (UNKNOWN, PENDING):
+        # A post X refused as duplicate content is recorded published without a post id: settleable too.
+        unconfirmed = entry.status == PUBLISHED and entry.post_id is None
+        if entry.status not in (UNKNOWN, PENDING) and not unconfirmed:
             raise UsageError(f"photo {photo_id} is {entry.status}, not unknown: nothing to resolve")
         if posted is not None:
             changes: dict[str, Any] = {

@@ -121,7 +121,9 @@ class S3Store(DocumentStore):
     def check(self) -> None:
         """Fail with StoreError unless the bucket exists and these credentials may use it."""
         try:
-            self.client.head_bucket(Bucket=self.bucket)
+            # Listing the prefix, not HeadBucket: a policy may grant s3:ListBucket for the prefix alone.
+            prefix = f"{self.prefix}/" if self.prefix else ""
+            self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
         except (ClientError, BotoCoreError) as exc:
             self._fail(exc, f"cannot use {self.location}", None)
 

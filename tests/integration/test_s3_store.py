@@ -135,7 +135,7 @@ def test_check_passes_on_a_bucket_that_exists(s3, bucket):
             "access denied to s3://{bucket}/p/pierrot-db.json: the credentials need s3:GetObject/s3:PutObject on it",
         ),
         (
-            "HeadBucket",
+            "ListObjectsV2",
             403,
             "",
             "access denied to s3://{bucket}: the credentials need s3:ListBucket on it "
@@ -147,7 +147,7 @@ def test_check_passes_on_a_bucket_that_exists(s3, bucket):
             "InvalidAccessKeyId",
             "S3 refused the AWS credentials (InvalidAccessKeyId): check AWS_PROFILE or AWS_ACCESS_KEY_ID/",
         ),
-        ("HeadBucket", 400, "", "cannot use s3://{bucket}/p: S3 answered HTTP 400"),
+        ("ListObjectsV2", 400, "", "cannot use s3://{bucket}/p: S3 answered HTTP 400"),
     ],
 )
 def test_refusals_are_one_line_saying_what_to_do(served_bucket, operation, status, code, message):

@@ -228,7 +228,7 @@ def test_a_live_pending_entry_cannot_be_resolved() -> None:
 
 @pytest.mark.parametrize("status", [PUBLISHED, FAILED])
 def test_only_an_unclear_entry_can_be_resolved(status: str) -> None:
-    store = make_store(ITEMS[:1], [entry(ITEMS[0], status)])
+    store = make_store(ITEMS[:1], [entry(ITEMS[0], status, post_id="7" if status == PUBLISHED else None)])
 
     with pytest.raises(UsageError, match="nothing to resolve"):
         service.resolve(store, ITEMS[0].id, posted="42", now=lambda: T0)
@@ -296,3 +296,12 @@ def test_resolve_keeps_a_concurrent_publish_entry() -> None:
         (ITEMS[0].id, FAILED),
         (ITEMS[1].id, PUBLISHED),
     ]
+
+
+def test_a_post_refused_as_duplicate_content_can_be_settled_as_not_posted() -> None:
+    store = make_store(ITEMS[:1], [entry(ITEMS[0], PUBLISHED, reason="X refused it as duplicate content")])
+
+    settled = service.resolve(store, ITEMS[0].id, posted=None, now=lambda: T0)
+
+    assert settled.status == FAILED
+    assert publish(store, 60).photo.id == ITEMS[0].id
