@@ -8,9 +8,11 @@ from collections.abc import Iterable
 from urllib.parse import quote
 
 # Libraries whose debug output is worth seeing with -v (after redaction).
-_CHATTY = ("flickrapi", "tweepy", "urllib3", "botocore", "boto3", "requests")
+_CHATTY = ("flickrapi", "tweepy", "urllib3", "requests")
 # Libraries that log signing internals: never below WARNING.
 _SIGNING = ("oauthlib", "requests_oauthlib")
+# boto's debug lines are whole signed requests: never below INFO, and redacted all the same.
+_AWS = ("botocore", "boto3", "s3transfer")
 
 
 class Redactor:
@@ -62,3 +64,5 @@ def setup_logging(*, verbose: bool, quiet: bool) -> None:
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.CRITICAL)
     for name in _SIGNING:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in _AWS:
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.CRITICAL)

@@ -18,6 +18,7 @@ from botocore.exceptions import (
 )
 
 from pierrot.errors import ConflictError, StoreError
+from pierrot.logs import REDACT
 from pierrot.ports import DocumentStore, Encoded, Versioned
 from pierrot.stores.codec import decode, encode, encode_chunks
 
@@ -46,9 +47,15 @@ class S3Store(DocumentStore):
         )
         # The standard chain: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL(_S3) and the rest work unchanged.
         try:
-            self.client: S3Client = boto3.session.Session().client("s3", config=config)
+            session = boto3.session.Session()
+            self.client: S3Client = session.client("s3", config=config)
+            credentials = session.get_credentials()
         except BotoCoreError as exc:
             raise StoreError(f"cannot set up S3 for {self.location}: {exc}") from exc
+        if credentials is not None:
+            # botocore's debug lines show the signed request, session token included: never print them.
+            frozen = credentials.get_frozen_credentials()
+            REDACT.add(s for s in (frozen.secret_key, frozen.token) if s)
 
     def key(self, name: str) -> str:
         """The object key of a document."""
