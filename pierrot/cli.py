@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +22,25 @@ from pierrot.logs import REDACT, setup_logging
 log = logging.getLogger(__name__)
 
 
-@dataclass
 class App:
-    """What every command needs: the settings, and how loud to be."""
+    """What every command needs: the settings (loaded when first needed, so `--help` always works)."""
 
-    settings: Settings
+    def __init__(self, load: Callable[[], Settings], *, verbose: bool, quiet: bool) -> None:
+        self._load = load
+        self._settings: Settings | None = None
+        self.verbose = verbose
+        self.quiet = quiet
 
     @property
-    def quiet(self) -> bool:
-        return self.settings.quiet
+    def settings(self) -> Settings:
+        if self._settings is None:
+            settings = self._load()
+            settings.verbose, settings.quiet = self.verbose, self.quiet
+            REDACT.add(settings.secrets())
+            self._settings = settings
+            for line in settings.warnings:
+                self.warn(line)
+        return self._settings
 
     def say(self, text: str = "", **style: Any) -> None:
         if not self.quiet:
@@ -55,8 +65,12 @@ class PierrotGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("pierrot: interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`pierrot history | head`): nothing left to say to anyone.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_FAILURE)
         except Exception as exc:  # an unexpected failure still gets one line, not a traceback
-            verbose = isinstance(ctx.obj, App) and ctx.obj.settings.verbose
+            verbose = isinstance(ctx.obj, App) and ctx.obj.verbose
             if verbose:
                 click.echo(REDACT(traceback.format_exc()), err=True)
             click.echo(
@@ -83,13 +97,7 @@ def cli(ctx: click.Context, store: str | None, config_path: str | None, verbose:
     Exit codes: 0 success, 1 operational failure, 2 usage or configuration error, 3 nothing left to publish.
     """
     setup_logging(verbose=verbose, quiet=quiet)
-    settings = load_settings(cli={"store": store}, config_path=config_path)
-    settings.verbose, settings.quiet = verbose, quiet
-    REDACT.add(settings.secrets())
-    app = App(settings)
-    ctx.obj = app
-    for line in settings.warnings:
-        app.warn(line)
+    ctx.obj = App(lambda: load_settings(cli={"store": store}, config_path=config_path), verbose=verbose, quiet=quiet)
 
 
 @contextmanager

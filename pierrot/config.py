@@ -23,6 +23,10 @@ DEFAULT_ALT_TEMPLATE = "{title}. {description}"
 DEFAULT_LEASE_SECONDS = 900
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
+MAX_SECONDS = 7 * 24 * 3600
+# [store] url has these other names too: people write what the value is.
+STORE_KEY_ALIASES = ("path", "location", "uri")
+
 NSID = re.compile(r"^\d+@[A-Z]\d{2}$")
 
 
@@ -201,7 +205,9 @@ class Settings:
 
 def _convert(spec: Spec, raw: Any, origin: str) -> Any:
     def bad(expected: str) -> ConfigError:
-        return ConfigError(f"{origin} is malformed: expected {expected}, got {raw!r}")
+        # A secret's value is never repeated back, even a wrong one.
+        got = "" if spec.secret else f", got {raw!r}"
+        return ConfigError(f"{origin} is malformed: expected {expected}{got}")
 
     if spec.kind == "str":
         if not isinstance(raw, str):
@@ -219,12 +225,13 @@ def _convert(spec: Spec, raw: Any, origin: str) -> Any:
     if spec.kind in {"int", "float"}:
         if isinstance(raw, bool):
             raise bad("a number")
+        expected = "a whole number of seconds" if spec.kind == "int" else "a number of seconds"
         try:
             number = int(str(raw).strip()) if spec.kind == "int" else float(str(raw).strip())
         except ValueError:
-            raise bad("a number") from None
-        if number <= 0:
-            raise bad("a positive number")
+            raise bad(expected) from None
+        if not 0 < number <= MAX_SECONDS:
+            raise bad(f"{expected} above 0 and at most {MAX_SECONDS}")
         return number
     if spec.kind == "date":
         if isinstance(raw, dt.datetime):
@@ -261,6 +268,22 @@ def _read_config(path: Path, explicit: bool) -> tuple[dict[str, Any], bool]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
+def _normalise_store_keys(config: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Accept a top-level ``store = "..."`` and ``[store] path/location/uri`` as ``[store] url``."""
+    config = dict(config)
+    if isinstance(config.get("store"), str):
+        config["store"] = {"url": config["store"]}
+    table = config.get("store")
+    if isinstance(table, dict) and "url" not in table:
+        for alias in STORE_KEY_ALIASES:
+            if alias in table:
+                table = dict(table)
+                table["url"] = table.pop(alias)
+                config["store"] = table
+                break
+    return config
+
+
 def load_settings(
     cli: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
@@ -275,6 +298,7 @@ def load_settings(
     config, loaded = _read_config(path, explicit)
     warnings: list[str] = []
 
+    config = _normalise_store_keys(config, path)
     known = {(s.section, s.key) for s in SPECS}
     for section, table in config.items():
         if not isinstance(table, dict):

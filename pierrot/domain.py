@@ -41,7 +41,10 @@ def parse_iso(text: str | None) -> dt.datetime | None:
     """Parse what :func:`iso` wrote (and any ISO 8601 with an offset)."""
     if not text:
         return None
-    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment
@@ -137,18 +140,26 @@ class Photo:
             id=str(doc["id"]),
             title=str(doc.get("title") or ""),
             description=str(doc.get("description") or ""),
-            tags=tuple(str(t) for t in doc.get("tags") or ()),
-            date_taken=doc.get("date_taken"),
+            tags=_tags(doc.get("tags")),
+            date_taken=_opt_str(doc.get("date_taken")),
             date_taken_unknown=bool(doc.get("date_taken_unknown", False)),
             date_uploaded=int(doc.get("date_uploaded") or 0),
             last_update=int(doc.get("last_update") or 0),
             license=str(doc.get("license") or ""),
-            path_alias=doc.get("path_alias"),
+            path_alias=_opt_str(doc.get("path_alias")),
             owner=str(doc.get("owner") or ""),
             media=str(doc.get("media") or "photo"),
-            original_format=doc.get("original_format"),
+            original_format=_opt_str(doc.get("original_format")),
             sizes=sizes,
         )
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise ValueError('"tags" must be a list of strings')
+    return tuple(value)
 
 
 def newest_first(photos: Iterable[Photo]) -> list[Photo]:
@@ -320,6 +331,9 @@ class LogEntry:
         status = str(doc["status"])
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
+        for stamp in ("started_at", "updated_at"):
+            if doc.get(stamp) is not None and parse_iso(str(doc[stamp])) is None:
+                raise ValueError(f"{stamp} is not an ISO 8601 time")
         return cls(
             photo_id=str(doc["photo_id"]),
             network=str(doc["network"]),

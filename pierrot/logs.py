@@ -24,7 +24,7 @@ class Redactor:
 
     def add(self, secrets: Iterable[str]) -> None:
         for secret in secrets:
-            if len(secret) < 4:
+            if len(secret) < 3:
                 continue
             for form in {secret, quote(secret, safe=""), quote(secret, safe="~")}:
                 if form not in self._secrets:

@@ -133,7 +133,8 @@ def sync(
         meta_token = exc.token if exc.token is not None else meta_token
 
     # A user resolved on an earlier run needs no call.
-    nsid = meta.nsid if meta is not None and meta.nsid and meta.user == user else source.resolve_user(user)
+    known_user = meta is not None and meta.nsid and user in (meta.user, meta.nsid)
+    nsid = meta.nsid if known_user and meta is not None and meta.nsid else source.resolve_user(user)
     stream = source.summary(nsid)
     same_stream = meta is not None and meta.nsid == nsid
 
@@ -190,7 +191,8 @@ def sync(
                      len(fresh), expected_new)
 
     if photos is None:
-        listed = source.list_photos(nsid, total=stream.total, progress=progress)
+        # An empty photostream needs no listing: the count already said so.
+        listed = source.list_photos(nsid, total=stream.total, progress=progress) if stream.total else []
         if len(listed) != stream.total:
             warnings.append(
                 f"Flickr reported {stream.total} items but listed {len(listed)} (twice); "
@@ -623,7 +625,7 @@ def history(store: DocumentStore, *, limit: int | None = None) -> list[HistoryIt
     items = [
         HistoryItem(e.updated_at, e.photo_id, e.title or titles.get(e.photo_id, ""), e.network, e.status,
                     e.post_url, e.reason)
-        for e in sorted(plog.entries, key=lambda e: e.updated_at, reverse=True)
+        for _, e in sorted(enumerate(plog.entries), key=lambda ie: (ie[1].updated_at, ie[0]), reverse=True)
     ]
     return items[:limit] if limit is not None else items
 
@@ -650,6 +652,8 @@ def resolve(
             raise UsageError(f"photo {photo_id} has no entry in the publish log for {network}")
         entry = state.log.entries[index]
         moment = now()
+        if posted is not None and not posted.isdigit():
+            raise UsageError(f"--posted {posted!r} is not a post id: give the digits at the end of the post's URL")
         if entry.status == PENDING and entry.age(moment) < lease_seconds:
             raise UsageError(
                 f"photo {photo_id} is pending in a publish that may still be running; try again in "

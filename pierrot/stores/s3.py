@@ -50,11 +50,11 @@ class S3Store(DocumentStore):
             session = boto3.session.Session()
             self.client: S3Client = session.client("s3", config=config)
             credentials = session.get_credentials()
-        except BotoCoreError as exc:
-            raise StoreError(f"cannot set up S3 for {self.location}: {exc}") from exc
-        if credentials is not None:
             # botocore's debug lines show the signed request, session token included: never print them.
-            frozen = credentials.get_frozen_credentials()
+            frozen = credentials.get_frozen_credentials() if credentials is not None else None
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreError(f"cannot set up S3 for {self.location}: {exc}") from exc
+        if frozen is not None:
             REDACT.add(s for s in (frozen.secret_key, frozen.token) if s)
 
     def key(self, name: str) -> str:

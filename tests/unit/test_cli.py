@@ -333,3 +333,51 @@ def test_readme_lists_every_setting() -> None:
     for spec in SPECS:
         assert f"`{spec.env}`" in readme, spec.env
         assert f"[{spec.section}] {spec.key}" in readme, spec.key
+
+
+def test_a_wrongly_typed_secret_is_not_repeated_back(world: World, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PIERROT_FLICKR_API_SECRET")
+    config = tmp_path / "c.toml"
+    config.write_text("[flickr]\napi_secret = 98765432101234\n")
+    config.chmod(0o600)
+    result = run("--config", str(config), "sync")
+    assert result.exit_code == 2
+    assert "api_secret" in result.stderr and "98765432101234" not in result.output
+
+
+def test_help_works_even_with_a_broken_config_file(world: World, tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[flickr\n")
+    assert run("--config", str(config), "sync", "--help").exit_code == 0
+    assert run("--config", str(config), "sync").exit_code == 2
+
+
+@pytest.mark.parametrize("text", ['store = "{path}"\n', '[store]\npath = "{path}"\n', '[store]\nurl = "{path}"\n'])
+def test_the_store_may_be_named_in_the_config_file_as_people_write_it(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.delenv("PIERROT_STORE")
+    target = tmp_path / "from-config"
+    config = tmp_path / "c.toml"
+    config.write_text(text.format(path=target))
+    assert run("--config", str(config), "sync").exit_code == 0
+    assert (target / "pierrot-db.json").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e400", "0", "1.5"])
+def test_odd_numbers_are_refused_with_the_setting_named(world: World, value: str) -> None:
+    env = {"PIERROT_HTTP_TIMEOUT": value} if value != "1.5" else {"PIERROT_PUBLISH_LEASE_SECONDS": value}
+    result = run("sync", env=env)
+    assert result.exit_code == 2
+    assert next(iter(env)) in result.stderr
+
+
+def test_resolve_wants_a_post_id_of_digits(world: World) -> None:
+    run("sync")
+    world.publisher_setup = {"post": PostOutcomeUnknown("X answered 503")}
+    run("publish")
+    pid = world.log()["entries"][0]["photo_id"]
+    result = run("resolve", pid, "--posted", "abc def")
+    assert result.exit_code == 2 and "post id" in result.stderr
+    assert world.log()["entries"][0]["status"] == "unknown"
