@@ -259,16 +259,8 @@ class Catalogue:
         return {"version": CATALOGUE_VERSION, "nsid": self.nsid, "photos": [p.to_doc() for p in self.photos]}
 
     def json_chunks(self, batch: int = 1000) -> Iterator[bytes]:
-        """The document as UTF-8 JSON, one photo a line, a batch of lines at a time (never whole in memory)."""
-        head = {"version": CATALOGUE_VERSION, "nsid": self.nsid}
-        yield (json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"photos":[').encode()
-        for start in range(0, len(self.photos), batch):
-            lines = (
-                json.dumps(p.to_doc(), ensure_ascii=False, separators=(",", ":"))
-                for p in self.photos[start : start + batch]
-            )
-            yield (("\n" if start == 0 else ",\n") + ",\n".join(lines)).encode()
-        yield b"\n]}\n"
+        """The document as UTF-8 JSON, one photo a line, a batch at a time (never whole in memory)."""
+        return catalogue_chunks(self.nsid, (record_bytes(p) for p in self.photos), batch)
 
     @classmethod
     def from_doc(cls, doc: Any) -> Catalogue:
@@ -283,6 +275,121 @@ class Catalogue:
                 CATALOGUE_DOCUMENT, f"a photo record is malformed ({exc!r})", "run `pierrot sync --full` to rebuild it"
             ) from exc
         return cls(nsid=_opt_str(doc.get("nsid")), photos=photos)
+
+
+def record_bytes(photo: Photo) -> bytes:
+    """One catalogue record as the line pierrot writes for it."""
+    return json.dumps(photo.to_doc(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+_FOOTER = b"\n]}\n"
+_HEAD = re.compile(rb'\{"version":(\d+),"nsid":(null|"[^"\\\n]*"),"photos":\[\n')
+
+
+def catalogue_chunks(nsid: str | None, records: Iterable[bytes], batch: int = 1000) -> Iterator[bytes]:
+    """pierrot-db.json in pierrot's layout: valid JSON with one record a line, so it can be read a line at a time."""
+    head = json.dumps({"version": CATALOGUE_VERSION, "nsid": nsid}, ensure_ascii=False, separators=(",", ":"))
+    yield (head[:-1] + ',"photos":[\n').encode()
+    pending: list[bytes] = []
+    first = True
+    for record in records:
+        pending.append(record)
+        if len(pending) >= batch:
+            yield (b"" if first else b",\n") + b",\n".join(pending)
+            pending, first = [], False
+    if pending:
+        yield (b"" if first else b",\n") + b",\n".join(pending)
+    yield _FOOTER
+
+
+class StoredCatalogue:
+    """pierrot-db.json as read: each record kept as its line of JSON and parsed only when needed.
+
+    At 100,000 photos the parsed document would take half a gigabyte; the lines take what the file takes."""
+
+    def __init__(
+        self, nsid: str | None, ids: list[str], records: list[bytes | memoryview], videos: set[int] | None = None
+    ) -> None:
+        self.nsid = nsid
+        self.ids = ids
+        self.videos = videos or set()  # positions of videos: sync writes none, a hand-made catalogue may
+        self._records = records
+        self._index: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def from_photos(cls, nsid: str | None, photos: Sequence[Photo]) -> StoredCatalogue:
+        videos = {i for i, p in enumerate(photos) if not p.is_photo}
+        return cls(nsid, [p.id for p in photos], [record_bytes(p) for p in photos], videos)
+
+    @classmethod
+    def parse(cls, data: bytes, token: str | None = None) -> StoredCatalogue:
+        """Read pierrot's one-record-a-line layout, or any valid catalogue JSON the slow way."""
+        head = _HEAD.match(data)
+        if head is None or not data.endswith(_FOOTER):
+            try:
+                doc = json.loads(data)
+            except (ValueError, RecursionError) as exc:
+                raise DocumentError(CATALOGUE_DOCUMENT, f"not valid JSON ({exc})", _REBUILD, token=token) from None
+            try:
+                catalogue = Catalogue.from_doc(doc)
+            except DocumentError as exc:
+                exc.token = token
+                raise
+            return cls.from_photos(catalogue.nsid, catalogue.photos)
+        version = int(head.group(1))
+        _check_version(CATALOGUE_DOCUMENT, {"version": version}, CATALOGUE_VERSION)
+        nsid = json.loads(head.group(2))
+        view = memoryview(data)
+        ids: list[str] = []
+        records: list[bytes | memoryview] = []
+        videos: set[int] = set()
+        pos, end = head.end(), len(data) - len(_FOOTER)
+        while pos < end:
+            newline = data.find(b"\n", pos, end)
+            stop = end if newline == -1 else newline
+            last = stop if data[stop - 1] != 0x2C else stop - 1  # the comma between records
+            try:
+                record = json.loads(view[pos:last].tobytes())
+                ids.append(str(record["id"]))
+                if record.get("media", "photo") != "photo":
+                    videos.add(len(ids) - 1)
+            except (ValueError, KeyError, TypeError) as exc:
+                line = data.count(b"\n", 0, pos) + 1
+                raise DocumentError(
+                    CATALOGUE_DOCUMENT, f"record on line {line} is malformed ({exc})", _REBUILD, token=token
+                ) from None
+            records.append(view[pos:last])
+            pos = stop + 1
+        return cls(nsid, ids, records, videos)
+
+    def record(self, index: int) -> bytes:
+        return bytes(self._records[index])
+
+    def records(self) -> Iterator[bytes | memoryview]:
+        return iter(self._records)
+
+    def photo(self, index: int) -> Photo:
+        """The photo at ``index``, parsed now (DocumentError if its record is malformed)."""
+        try:
+            return Photo.from_doc(json.loads(self.record(index)))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DocumentError(
+                CATALOGUE_DOCUMENT, f"the record of photo {self.ids[index]} is malformed ({exc!r})", _REBUILD
+            ) from exc
+
+    def photos(self) -> Iterator[Photo]:
+        return (self.photo(i) for i in range(len(self.ids)))
+
+    def index_of(self, photo_id: str) -> int | None:
+        if self._index is None:
+            self._index = {pid: i for i, pid in enumerate(self.ids)}
+        return self._index.get(photo_id)
+
+
+_REBUILD = "run `pierrot sync --full` to rebuild it"
 
 
 # --- pierrot-wal.json --------------------------------------------------------------------------
@@ -483,6 +590,39 @@ def eligible_photos(catalogue: Sequence[Photo], log: PublishLog, network: str, f
         else:
             eligible.append(photo)
     return Eligibility(eligible, photos, published, filtered)
+
+
+@dataclass(frozen=True)
+class StoredEligibility:
+    """How a stored catalogue splits: the positions of the eligible photos, and why the others are not."""
+
+    eligible: list[int]
+    photos: int
+    published: int
+    filtered_out: int
+
+
+def eligible_in(catalogue: StoredCatalogue, log: PublishLog, network: str, filters: Filters) -> StoredEligibility:
+    """Like :func:`eligible_photos`, parsing records only when filters need their fields."""
+    blocked = log.blocked_ids(network)
+    if not filters.active:
+        videos = catalogue.videos
+        eligible = [i for i, pid in enumerate(catalogue.ids) if pid not in blocked and i not in videos]
+        photos = len(catalogue) - len(videos)
+        return StoredEligibility(eligible, photos, photos - len(eligible), 0)
+    chosen: list[int] = []
+    photos = published = filtered = 0
+    for index, photo in enumerate(catalogue.photos()):
+        if not photo.is_photo:
+            continue
+        photos += 1
+        if photo.id in blocked:
+            published += 1
+        elif not filters.matches(photo):
+            filtered += 1
+        else:
+            chosen.append(index)
+    return StoredEligibility(chosen, photos, published, filtered)
 
 
 def choose(eligible: Sequence[Photo], rng: random.Random) -> Photo:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,13 @@ class DocumentStore(abc.ABC):
         ``doc`` is anything ``json.dumps`` takes, or an :class:`Encoded` document.
 
         Returns the new token; raises ConflictError if someone else wrote in between."""
+
+    def read_bytes(self, name: str) -> tuple[bytes, str] | None:
+        """The document's bytes as stored and its token, unparsed (for the catalogue, read a line at a time)."""
+        found = self.read(name)
+        if found is None:
+            return None
+        return json.dumps(found.doc, ensure_ascii=False).encode(), found.token
 
     def token(self, name: str) -> str | None:
         """The document's current version token without reading it (None if it does not exist)."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import random
 import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,17 +25,18 @@ from pierrot.domain import (
     PENDING,
     PUBLISHED,
     UNKNOWN,
-    Catalogue,
     Filters,
     LogEntry,
     Meta,
     NewerSchemaError,
     Photo,
     PublishLog,
-    choose,
-    eligible_photos,
+    StoredCatalogue,
+    catalogue_chunks,
+    eligible_in,
     iso,
     newest_first,
+    record_bytes,
     utc_now,
 )
 from pierrot.errors import (
@@ -151,23 +153,25 @@ def sync(
     if unchanged and meta is not None and known_token and store.token(CATALOGUE_DOCUMENT) == known_token:
         return SyncReport("unchanged", meta.total, flickr_calls=source.calls - calls_before, warnings=warnings)
 
-    catalogue: Catalogue | None = None
+    catalogue: StoredCatalogue | None = None
     cat_token: str | None = None
     try:
-        cat_doc, cat_token = _read_doc(store, CATALOGUE_DOCUMENT)
-        catalogue = Catalogue.from_doc(cat_doc) if cat_doc is not None else None
+        found = store.read_bytes(CATALOGUE_DOCUMENT)
+        if found is not None:
+            cat_token = found[1]
+            catalogue = StoredCatalogue.parse(*found)
     except NewerSchemaError:
         raise
     except DocumentError as exc:
         warnings.append(f"{exc} (rebuilding it from Flickr)")
         cat_token = exc.token if exc.token is not None else cat_token
-    old = catalogue.by_id() if catalogue is not None else {}
+    old_ids = set(catalogue.ids) if catalogue is not None else set()
 
     if unchanged and meta is not None and catalogue is not None:
         return SyncReport("unchanged", meta.total, flickr_calls=source.calls - calls_before, warnings=warnings)
 
-    photos: list[Photo] | None = None
-    mode = "full"
+    records: Callable[[], Iterable[bytes | memoryview]] | None = None
+    newest_upload = stream.newest_upload
     if (
         not full
         and meta is not None
@@ -182,15 +186,21 @@ def sync(
         expected_new = stream.total - meta.flickr_total
         listed = source.list_photos(nsid, total=expected_new, min_upload_date=meta.newest_upload + 1,
                                     progress=progress)
-        fresh = [p for p in listed if p.id not in old]
+        fresh = [p for p in listed if p.id not in old_ids]
         if meta.flickr_total + len(fresh) == stream.total:
-            photos = newest_first([*(p for p in fresh if p.is_photo), *catalogue.photos])
-            mode = "incremental"
+            # The old records are written back as they were read: never parsed, never rebuilt.
+            new_photos = newest_first(p for p in fresh if p.is_photo)
+            kept = catalogue
+            records = lambda: itertools.chain((record_bytes(p) for p in new_photos), kept.records())  # noqa: E731
+            mode, total = "incremental", len(new_photos) + len(catalogue)
+            added, removed, updated = len(new_photos), 0, 0
+            if newest_upload is None:
+                newest_upload = max([meta.newest_upload, *(p.date_uploaded for p in fresh)])
         else:
             log.info("incremental listing found %d new items, expected %d: listing everything",
                      len(fresh), expected_new)
 
-    if photos is None:
+    if records is None:
         # An empty photostream needs no listing: the count already said so.
         listed = source.list_photos(nsid, total=stream.total, progress=progress) if stream.total else []
         if len(listed) != stream.total:
@@ -199,20 +209,23 @@ def sync(
                 "the catalogue holds what was listed"
             )
         photos = [p for p in listed if p.is_photo]
-
-    new_ids = {p.id for p in photos}
-    added = sum(1 for p in photos if p.id not in old)
-    removed = sum(1 for pid in old if pid not in new_ids)
-    updated = sum(1 for p in photos if p.id in old and old[p.id] != p)
-    newest_upload = stream.newest_upload
-    if newest_upload is None and photos:
-        newest_upload = max(p.date_uploaded for p in photos)
+        del listed
+        new_ids = {p.id for p in photos}
+        mode, total = "full", len(photos)
+        added = sum(1 for p in photos if p.id not in old_ids)
+        removed = sum(1 for pid in old_ids if pid not in new_ids)
+        updated = _count_updated(photos, catalogue)
+        if newest_upload is None and photos:
+            newest_upload = max(p.date_uploaded for p in photos)
+        records = lambda: (record_bytes(p) for p in photos)  # noqa: E731
 
     moment = iso(now())
-    new_cat_token = store.write(CATALOGUE_DOCUMENT, Encoded(Catalogue(nsid, photos).json_chunks), cat_token)
+    new_cat_token = store.write(
+        CATALOGUE_DOCUMENT, Encoded(lambda: catalogue_chunks(nsid, (bytes(r) for r in records()))), cat_token
+    )
     # pierrot-meta.json goes last: a crash before it only costs a re-sync next time.
     new_meta = Meta(
-        total=len(photos),
+        total=total,
         flickr_total=stream.total,
         nsid=nsid,
         user=user,
@@ -223,7 +236,19 @@ def sync(
         catalogue_token=new_cat_token,
     )
     store.write(META_DOCUMENT, new_meta.to_doc(), meta_token)
-    return SyncReport(mode, len(photos), added, removed, updated, source.calls - calls_before, warnings)
+    return SyncReport(mode, total, added, removed, updated, source.calls - calls_before, warnings)
+
+
+def _count_updated(photos: list[Photo], old: StoredCatalogue | None) -> int:
+    """How many listed photos differ from their record in the old catalogue (edited titles, tags...)."""
+    if old is None:
+        return 0
+    changed = 0
+    for photo in photos:
+        index = old.index_of(photo.id)
+        if index is not None and old.record(index) != record_bytes(photo):
+            changed += 1
+    return changed
 
 
 # ==== publish ===================================================================================
@@ -289,11 +314,11 @@ def _read_log(store: DocumentStore) -> _LogState:
     return _LogState(PublishLog() if doc is None else PublishLog.from_doc(doc), token)
 
 
-def _read_catalogue(store: DocumentStore) -> Catalogue:
-    doc, _ = _read_doc(store, CATALOGUE_DOCUMENT)
-    if doc is None:
+def _read_catalogue(store: DocumentStore) -> StoredCatalogue:
+    found = store.read_bytes(CATALOGUE_DOCUMENT)
+    if found is None:
         raise NothingToPublish(f"the catalogue is missing in {store.location}: run `pierrot sync` first")
-    return Catalogue.from_doc(doc)
+    return StoredCatalogue.parse(*found)
 
 
 def _settle_stale(store: DocumentStore, state: _LogState, network: str, lease: int, moment: dt.datetime,
@@ -331,13 +356,14 @@ def _settle_stale(store: DocumentStore, state: _LogState, network: str, lease: i
     raise StoreError(f"{LOG_DOCUMENT} keeps changing under this run: try again later")
 
 
-def _choose(options: PublishOptions, catalogue: Catalogue, plog: PublishLog, rng: random.Random) -> Photo:
+def _choose(options: PublishOptions, catalogue: StoredCatalogue, plog: PublishLog, rng: random.Random) -> Photo:
     if options.photo_id is not None:
-        photo = catalogue.by_id().get(options.photo_id)
-        if photo is None:
+        index = catalogue.index_of(options.photo_id)
+        if index is None:
             raise UsageError(
                 f"photo {options.photo_id} is not in the catalogue: check the id, or run `pierrot sync` if it is new"
             )
+        photo = catalogue.photo(index)
         if not photo.is_photo:
             raise UsageError(f"{options.photo_id} is a video: only photos can be published")
         latest = plog.latest_for(photo.id, options.network)
@@ -349,11 +375,17 @@ def _choose(options: PublishOptions, catalogue: Catalogue, plog: PublishLog, rng
                 f"{' (' + latest.post_url + ')' if latest and latest.post_url else ''}: add --force to post it again"
             )
         return photo
-    if not catalogue.photos:
+    if not len(catalogue):
         raise NothingToPublish("the catalogue is empty: run `pierrot sync` first")
-    split = eligible_photos(catalogue.photos, plog, options.network, options.filters)
+    split = eligible_in(catalogue, plog, options.network, options.filters)
+    candidates = list(split.eligible)
+    while candidates:
+        # Uniform among the eligible; a video (never written by sync, but possible by hand) is drawn again.
+        photo = catalogue.photo(candidates.pop(rng.randrange(len(candidates))))
+        if photo.is_photo:
+            return photo
     if split.eligible:
-        return choose(split.eligible, rng)
+        raise NothingToPublish("the catalogue holds no photos (only videos): nothing to publish")
     if split.photos == 0:
         raise NothingToPublish("the catalogue holds no photos (only videos): nothing to publish")
     if split.published >= split.photos:
@@ -564,10 +596,10 @@ def status(store: DocumentStore, filters: Filters, *, network: str = "x", now: C
     """Counts of the catalogue and the publish log."""
     meta_doc, _ = _read_doc(store, META_DOCUMENT)
     meta = Meta.from_doc(meta_doc) if meta_doc is not None else None
-    cat_doc, _ = _read_doc(store, CATALOGUE_DOCUMENT)
-    catalogue = Catalogue.from_doc(cat_doc) if cat_doc is not None else Catalogue()
+    found = store.read_bytes(CATALOGUE_DOCUMENT)
+    catalogue = StoredCatalogue.parse(*found) if found is not None else StoredCatalogue(None, [], [])
     plog = _read_log(store).log
-    split = eligible_photos(catalogue.photos, plog, network, filters)
+    split = eligible_in(catalogue, plog, network, filters)
     latest = _latest_by_photo(plog, network)
     moment = now()
     published_times = [e.updated_at for e in plog.entries if e.network == network and e.status == PUBLISHED]
@@ -584,7 +616,7 @@ def status(store: DocumentStore, filters: Filters, *, network: str = "x", now: C
         ],
         last_sync=meta.last_sync if meta else None,
         last_publish=max(published_times) if published_times else None,
-        catalogue_present=cat_doc is not None,
+        catalogue_present=found is not None,
     )
 
 
@@ -615,16 +647,24 @@ class HistoryItem:
 def history(store: DocumentStore, *, limit: int | None = None) -> list[HistoryItem]:
     """The publish log, newest first."""
     plog = _read_log(store).log
-    titles: dict[str, str] = {}
+    catalogue: StoredCatalogue | None = None
     try:
-        cat_doc, _ = _read_doc(store, CATALOGUE_DOCUMENT)
-        if cat_doc is not None:
-            titles = {p.id: p.title for p in Catalogue.from_doc(cat_doc).photos}
+        found = store.read_bytes(CATALOGUE_DOCUMENT) if any(not e.title for e in plog.entries) else None
+        catalogue = StoredCatalogue.parse(*found) if found is not None else None
     except DocumentError:
         pass  # titles are a nicety; the log is what matters here
+
+    def title(entry: LogEntry) -> str:
+        if entry.title or catalogue is None:
+            return entry.title or ""
+        index = catalogue.index_of(entry.photo_id)
+        try:
+            return catalogue.photo(index).title if index is not None else ""
+        except DocumentError:
+            return ""
+
     items = [
-        HistoryItem(e.updated_at, e.photo_id, e.title or titles.get(e.photo_id, ""), e.network, e.status,
-                    e.post_url, e.reason)
+        HistoryItem(e.updated_at, e.photo_id, title(e), e.network, e.status, e.post_url, e.reason)
         for _, e in sorted(enumerate(plog.entries), key=lambda ie: (ie[1].updated_at, ie[0]), reverse=True)
     ]
     return items[:limit] if limit is not None else items
@@ -710,8 +750,9 @@ def check_documents(store: DocumentStore) -> str:
     parts = []
     meta_doc, _ = _read_doc(store, META_DOCUMENT)
     parts.append(f"{META_DOCUMENT} " + (f"ok ({Meta.from_doc(meta_doc).total} photos)" if meta_doc else "absent"))
-    cat_doc, _ = _read_doc(store, CATALOGUE_DOCUMENT)
-    parts.append(f"{CATALOGUE_DOCUMENT} " + (f"ok ({len(Catalogue.from_doc(cat_doc))} records)" if cat_doc else
+    found = store.read_bytes(CATALOGUE_DOCUMENT)
+    records = len(StoredCatalogue.parse(*found)) if found is not None else None
+    parts.append(f"{CATALOGUE_DOCUMENT} " + (f"ok ({records} records)" if found is not None else
                                              "absent (run `pierrot sync`)"))
     log_doc, _ = _read_doc(store, LOG_DOCUMENT)
     parts.append(f"{LOG_DOCUMENT} " + (f"ok ({len(PublishLog.from_doc(log_doc).entries)} entries)" if log_doc else

@@ -61,6 +61,14 @@ class FakeStore(DocumentStore):
             # As a real store does: say what is wrong, and carry the token so sync alone may rebuild over it.
             raise DocumentError(name, "not valid JSON", token=token) from None
 
+    def read_bytes(self, name: str) -> tuple[bytes, str] | None:
+        self.reads.append(name)
+        with self._lock:
+            if name not in self.docs:
+                return None
+            text, token = self.docs[name]
+        return text.encode(), token
+
     def token(self, name: str) -> str | None:
         self.token_checks.append(name)
         with self._lock:

@@ -35,6 +35,11 @@ class LocalStore(DocumentStore):
         token = _token(data)
         return Versioned(decode(name, data, token), token)
 
+    def read_bytes(self, name: str) -> tuple[bytes, str] | None:
+        """The document's bytes and their sha256, unparsed."""
+        data = self._read_bytes(name)
+        return None if data is None else (data, _token(data))
+
     def token(self, name: str) -> str | None:
         """The sha256 of the document's bytes, hashed a megabyte at a time: never parsed, never whole in memory."""
         digest = hashlib.sha256()

@@ -63,6 +63,14 @@ class S3Store(DocumentStore):
 
     def read(self, name: str) -> Versioned | None:
         """The parsed document and its ETag, or None if there is no such object."""
+        found = self.read_bytes(name)
+        if found is None:
+            return None
+        data, etag = found
+        return Versioned(decode(name, data, etag), etag)
+
+    def read_bytes(self, name: str) -> tuple[bytes, str] | None:
+        """The object's bytes and its ETag, unparsed, or None if there is no such object."""
         key = self.key(name)
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
@@ -74,7 +82,7 @@ class S3Store(DocumentStore):
             self._fail(exc, f"cannot read s3://{self.bucket}/{key}", key)
         except BotoCoreError as exc:
             self._fail(exc, f"cannot read s3://{self.bucket}/{key}", key)
-        return Versioned(decode(name, data, response["ETag"]), response["ETag"])
+        return data, response["ETag"]
 
     def token(self, name: str) -> str | None:
         """The object's ETag from a HEAD request, without downloading it."""
