@@ -870,7 +870,7 @@ class Secrets:
     x_api_secret: str = "E2eXapiSecretZx2Cv4Bn6Mm8Kk0Jj1Hh3Gg5Ff7Dd9Ss2Aa4Pp"
     x_access_token: str = "1234567890-E2eAccessTokenLk8Jh6Gf4Ds2Aq9Wz7"
     x_access_token_secret: str = "E2eAccessSecretYt5Re3Wq1Po9Iu7Ly6Kt4Mr2Ne0Bv"
-    aws_access_key_id: str = "AKIAE2EFAKEKEY012345"
+    aws_access_key_id: str = "e2e-fake-access-key-id"
     aws_secret_access_key: str = "e2e/AwsSecret+Key0a1b2c3d4e5f6g7h8i9j0kLmNoPq"
 
     def values(self) -> list[str]:
