@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import orjson
+
 from pierrot.errors import DocumentError
 
 META_DOCUMENT = "pierrot-meta.json"
@@ -278,8 +280,8 @@ class Catalogue:
 
 
 def record_bytes(photo: Photo) -> bytes:
-    """One catalogue record as the line pierrot writes for it."""
-    return json.dumps(photo.to_doc(), ensure_ascii=False, separators=(",", ":")).encode()
+    """One catalogue record as the line pierrot writes for it (compact UTF-8 JSON; a newline is always escaped)."""
+    return orjson.dumps(photo.to_doc())
 
 
 _FOOTER = b"\n]}\n"
@@ -352,7 +354,7 @@ class StoredCatalogue:
             stop = end if newline == -1 else newline
             last = stop if data[stop - 1] != 0x2C else stop - 1  # the comma between records
             try:
-                record = json.loads(view[pos:last].tobytes())
+                record = orjson.loads(view[pos:last])
                 ids.append(str(record["id"]))
                 if record.get("media", "photo") != "photo":
                     videos.add(len(ids) - 1)
@@ -374,7 +376,7 @@ class StoredCatalogue:
     def photo(self, index: int) -> Photo:
         """The photo at ``index``, parsed now (DocumentError if its record is malformed)."""
         try:
-            return Photo.from_doc(json.loads(self.record(index)))
+            return Photo.from_doc(orjson.loads(self._records[index]))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DocumentError(
                 CATALOGUE_DOCUMENT, f"the record of photo {self.ids[index]} is malformed ({exc!r})", _REBUILD

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import flickrapi
+import orjson
 import requests
 from flickrapi.exceptions import FlickrError as LibFlickrError
 
@@ -59,7 +60,7 @@ class FlickrPhotoSource(PhotoSource):
         *,
         api_url: str = DEFAULT_FLICKR_API_URL,
         timeout: float = 30.0,
-        concurrency: int = 4,
+        concurrency: int = 6,
         attempts: int = 4,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
@@ -204,7 +205,8 @@ class FlickrPhotoSource(PhotoSource):
 
     def _call_once(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            reply = self._api().do_flickr_call(method, **params)
+            # format="json" hands back the raw answer: orjson parses a page of 500 several times faster.
+            reply = _parse(self._api().do_flickr_call(method, format="json", **params))
         except LibFlickrError as exc:
             raise _translate(exc, method) from None
         except requests.Timeout:
@@ -248,6 +250,14 @@ def _translate(exc: LibFlickrError, method: str) -> Exception:
     return FlickrError(f"Flickr refused {method} (error {code}: {message})")
 
 
+def _parse(raw: bytes | str) -> Any:
+    """The answer as flickrapi's parsed-json would give it, raising its FlickrError for ``stat: fail``."""
+    reply = orjson.loads(raw)
+    if isinstance(reply, dict) and reply.get("stat") == "fail":
+        raise LibFlickrError(f"Error: {reply.get('code')}: {reply.get('message')}", code=_int(reply.get("code")))
+    return reply
+
+
 def _photos_block(reply: Mapping[str, Any]) -> dict[str, Any]:
     block = reply.get("photos")
     if not isinstance(block, dict):
@@ -256,10 +266,15 @@ def _photos_block(reply: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _int(value: Any) -> int:
+    if type(value) is int:
+        return value
     try:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+_SIZE_KEYS = tuple((label, f"url_{label}", f"width_{label}", f"height_{label}") for label in SIZE_LABELS)
 
 
 def photo_from_item(item: Mapping[str, Any]) -> Photo | None:
@@ -267,10 +282,10 @@ def photo_from_item(item: Mapping[str, Any]) -> Photo | None:
     if str(item.get("ispublic", "1")) == "0":
         return None
     sizes: list[Size] = []
-    for label in SIZE_LABELS:
-        url = item.get(f"url_{label}")
+    for label, url_key, width_key, height_key in _SIZE_KEYS:
+        url = item.get(url_key)
         if url:
-            sizes.append(Size(label, str(url), _int(item.get(f"width_{label}")), _int(item.get(f"height_{label}"))))
+            sizes.append(Size(label, str(url), _int(item.get(width_key)), _int(item.get(height_key))))
     description = item.get("description")
     if isinstance(description, Mapping):
         description = description.get("_content", "")
