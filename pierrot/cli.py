@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from pierrot import __version__, service, wiring
-from pierrot.config import Settings, load_settings
+from pierrot import __version__
 from pierrot.errors import EXIT_FAILURE, PierrotError
-from pierrot.logs import REDACT, setup_logging
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from pierrot.config import Settings
+
+# The service, the settings and logging are imported by the commands that use them, not here:
+# `pierrot --help` should cost little more than starting click.
+
+
+def _redact(text: str) -> str:
+    from pierrot.logs import REDACT as redactor
+
+    return redactor(text)
 
 
 class App:
@@ -36,7 +42,9 @@ class App:
         if self._settings is None:
             settings = self._load()
             settings.verbose, settings.quiet = self.verbose, self.quiet
-            REDACT.add(settings.secrets())
+            from pierrot.logs import REDACT as redactor
+
+            redactor.add(settings.secrets())
             self._settings = settings
             for line in settings.warnings:
                 self.warn(line)
@@ -44,11 +52,11 @@ class App:
 
     def say(self, text: str = "", **style: Any) -> None:
         if not self.quiet:
-            click.secho(REDACT(text), **style)
+            click.secho(_redact(text), **style)
 
     def warn(self, text: str) -> None:
         if not self.quiet:
-            click.echo(f"pierrot: warning: {REDACT(text)}", err=True)
+            click.echo(f"pierrot: warning: {_redact(text)}", err=True)
 
 
 class PierrotGroup(click.Group):
@@ -58,7 +66,7 @@ class PierrotGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PierrotError as exc:
-            click.echo(f"pierrot: error: {REDACT(str(exc))}", err=True)
+            click.echo(f"pierrot: error: {_redact(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -72,9 +80,11 @@ class PierrotGroup(click.Group):
         except Exception as exc:  # an unexpected failure still gets one line, not a traceback
             verbose = isinstance(ctx.obj, App) and ctx.obj.verbose
             if verbose:
-                click.echo(REDACT(traceback.format_exc()), err=True)
+                import traceback
+
+                click.echo(_redact(traceback.format_exc()), err=True)
             click.echo(
-                f"pierrot: error: unexpected {type(exc).__name__}: {REDACT(str(exc))}"
+                f"pierrot: error: unexpected {type(exc).__name__}: {_redact(str(exc))}"
                 + ("" if verbose else " (run with -v for details)"),
                 err=True,
             )
@@ -96,6 +106,9 @@ def cli(ctx: click.Context, store: str | None, config_path: str | None, verbose:
 
     Exit codes: 0 success, 1 operational failure, 2 usage or configuration error, 3 nothing left to publish.
     """
+    from pierrot.config import load_settings
+    from pierrot.logs import setup_logging
+
     setup_logging(verbose=verbose, quiet=quiet)
     ctx.obj = App(lambda: load_settings(cli={"store": store}, config_path=config_path), verbose=verbose, quiet=quiet)
 
@@ -118,6 +131,8 @@ def _progress(app: App, label: str) -> Iterator[Callable[[int, int], None] | Non
 @pass_app
 def sync(app: App, full: bool) -> None:
     """Mirror the photostream into the catalogue; only what changed, unless --full."""
+    from pierrot import service, wiring
+
     app.settings.require(*wiring.FLICKR_SETTINGS)
     store = wiring.build_store(app.settings)
     source = wiring.build_source(app.settings)
@@ -144,6 +159,8 @@ def sync(app: App, full: bool) -> None:
 def publish(app: App, /, dry_run: bool, photo_id: str | None, force: bool, output_dir: Path | None,
             **overrides: Any) -> None:
     """Post one never-posted photo to X with alt text, and print the post's URL."""
+    from pierrot import service, wiring
+
     if force and not photo_id:
         raise click.UsageError("--force only applies with --photo ID")
     settings = app.settings.with_cli_overrides(overrides)
@@ -184,6 +201,8 @@ def _when(text: str | None) -> str:
 @pass_app
 def status(app: App, as_json: bool) -> None:
     """Photos in the catalogue, published, remaining, and what needs a look."""
+    from pierrot import service, wiring
+
     state = service.status(wiring.build_store(app.settings), app.settings.filters)
     if as_json:
         click.echo(json.dumps(state.to_dict(), indent=2))
@@ -210,6 +229,8 @@ def status(app: App, as_json: bool) -> None:
 @pass_app
 def history(app: App, as_json: bool, limit: int | None) -> None:
     """The publish log, newest first."""
+    from pierrot import service, wiring
+
     items = service.history(wiring.build_store(app.settings), limit=limit)
     if as_json:
         click.echo(json.dumps([i.to_dict() for i in items], indent=2, ensure_ascii=False))
@@ -230,11 +251,13 @@ def history(app: App, as_json: bool, limit: int | None) -> None:
 @pass_app
 def check(app: App, no_x: bool) -> None:
     """Verify the setup without changing anything; exit 0 only if every check passes."""
+    from pierrot import service, wiring
+
     results = service.run_checks(wiring.build_checks(app.settings, with_x=not no_x))
     width = max(len(r.name) for r in results) + 2
     for result in results:
         mark = click.style("ok  ", fg="green") if result.ok else click.style("FAIL", fg="red", bold=True)
-        click.echo(f"{mark} {result.name:<{width}}{REDACT(result.detail)}")
+        click.echo(f"{mark} {result.name:<{width}}{_redact(result.detail)}")
     if not all(r.ok for r in results):
         raise click.exceptions.Exit(EXIT_FAILURE)
 
@@ -246,6 +269,8 @@ def check(app: App, no_x: bool) -> None:
 @pass_app
 def resolve(app: App, photo_id: str, post_id: str | None, not_posted: bool) -> None:
     """Settle an unknown (or stale pending) publish after checking your X account."""
+    from pierrot import service, wiring
+
     if bool(post_id) == not_posted:
         raise click.UsageError("give exactly one of --posted POST_ID or --not-posted")
     entry = service.resolve(wiring.build_store(app.settings), photo_id, posted=post_id,
