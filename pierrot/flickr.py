@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import flickrapi
@@ -115,11 +117,13 @@ class FlickrPhotoSource(PhotoSource):
         query = self._query(nsid)
         if min_upload_date is not None:
             query["min_upload_date"] = str(min_upload_date)
-        found = self._list(query, total, progress)
+        with _collector_paused():
+            found = self._list(query, total, progress)
         if len(found) < total and min_upload_date is None:
             # Pages shift when a photo is deleted mid-listing: one more pass fills the gap.
             log.info("listing found %d items where Flickr said %d: listing once more", len(found), total)
-            again = self._list(query, total, progress)
+            with _collector_paused():
+                again = self._list(query, total, progress)
             found.update(again)
         return sorted(found.values(), key=lambda p: (p.date_uploaded, _int(p.id)), reverse=True)
 
@@ -221,6 +225,21 @@ class FlickrPhotoSource(PhotoSource):
         if not isinstance(reply, dict):
             raise _Transient("the answer was not a JSON object")
         return reply
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a listing builds its records.
+
+    100,000 photos make millions of small objects, none in a cycle; each collection pass rescans them all,
+    which doubled the CPU of a full listing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _UserNotFound(FlickrError):
