@@ -6,6 +6,7 @@ import gc
 import logging
 import math
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -293,6 +294,14 @@ def _int(value: Any) -> int:
         return 0
 
 
+# Widths and heights repeat across a photostream: one int object each instead of one per photo.
+_SHARED_INTS: dict[int, int] = {}
+
+
+def _shared(number: int) -> int:
+    return _SHARED_INTS.setdefault(number, number)
+
+
 _SIZE_KEYS = tuple((label, f"url_{label}", f"width_{label}", f"height_{label}") for label in SIZE_LABELS)
 
 
@@ -304,7 +313,7 @@ def photo_from_item(item: Mapping[str, Any]) -> Photo | None:
     for label, url_key, width_key, height_key in _SIZE_KEYS:
         url = item.get(url_key)
         if url:
-            sizes.append(Size(label, str(url), _int(item.get(width_key)), _int(item.get(height_key))))
+            sizes.append(Size(label, str(url), _shared(_int(item.get(width_key))), _shared(_int(item.get(height_key)))))
     description = item.get("description")
     if isinstance(description, Mapping):
         description = description.get("_content", "")
@@ -319,15 +328,15 @@ def photo_from_item(item: Mapping[str, Any]) -> Photo | None:
         date_uploaded=_int(item.get("dateupload")),
         last_update=_int(item.get("lastupdate")),
         license=str(item.get("license", "")),
-        path_alias=str(item["pathalias"]) if item.get("pathalias") else None,
-        owner=str(item.get("owner") or ""),
-        media=str(item.get("media") or "photo"),
-        original_format=str(item["originalformat"]) if item.get("originalformat") else None,
+        path_alias=sys.intern(str(item["pathalias"])) if item.get("pathalias") else None,
+        owner=sys.intern(str(item.get("owner") or "")),
+        media=sys.intern(str(item.get("media") or "photo")),
+        original_format=sys.intern(str(item["originalformat"])) if item.get("originalformat") else None,
         sizes=tuple(sizes),
     )
 
 
 def _split_tags(tags: Any) -> Iterable[str]:
     if isinstance(tags, str):
-        return [t for t in tags.split() if t]
+        return [sys.intern(t) for t in tags.split() if t]  # the same few tags recur on thousands of photos
     return []
