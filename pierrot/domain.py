@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import random
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -568,35 +567,7 @@ class Filters:
 
 @dataclass(frozen=True)
 class Eligibility:
-    """How a catalogue splits under the publish log and the filters."""
-
-    eligible: list[Photo]
-    photos: int
-    published: int
-    filtered_out: int
-
-
-def eligible_photos(catalogue: Sequence[Photo], log: PublishLog, network: str, filters: Filters) -> Eligibility:
-    """The photos that may be chosen now, and why the others may not."""
-    blocked = log.blocked_ids(network)
-    eligible: list[Photo] = []
-    photos = published = filtered = 0
-    for photo in catalogue:
-        if not photo.is_photo:
-            continue
-        photos += 1
-        if photo.id in blocked:
-            published += 1
-        elif not filters.matches(photo):
-            filtered += 1
-        else:
-            eligible.append(photo)
-    return Eligibility(eligible, photos, published, filtered)
-
-
-@dataclass(frozen=True)
-class StoredEligibility:
-    """How a stored catalogue splits: the positions of the eligible photos, and why the others are not."""
+    """How a catalogue splits: the positions of the photos that may be chosen, and why the others may not."""
 
     eligible: list[int]
     photos: int
@@ -604,14 +575,14 @@ class StoredEligibility:
     filtered_out: int
 
 
-def eligible_in(catalogue: StoredCatalogue, log: PublishLog, network: str, filters: Filters) -> StoredEligibility:
-    """Like :func:`eligible_photos`, parsing records only when filters need their fields."""
+def eligible_in(catalogue: StoredCatalogue, log: PublishLog, network: str, filters: Filters) -> Eligibility:
+    """The photos that may be chosen now; records are parsed only when filters need their fields."""
     blocked = log.blocked_ids(network)
     if not filters.active:
         videos = catalogue.videos
         eligible = [i for i, pid in enumerate(catalogue.ids) if pid not in blocked and i not in videos]
         photos = len(catalogue) - len(videos)
-        return StoredEligibility(eligible, photos, photos - len(eligible), 0)
+        return Eligibility(eligible, photos, photos - len(eligible), 0)
     chosen: list[int] = []
     photos = published = filtered = 0
     for index, photo in enumerate(catalogue.photos()):
@@ -624,9 +595,5 @@ def eligible_in(catalogue: StoredCatalogue, log: PublishLog, network: str, filte
             filtered += 1
         else:
             chosen.append(index)
-    return StoredEligibility(chosen, photos, published, filtered)
+    return Eligibility(chosen, photos, published, filtered)
 
-
-def choose(eligible: Sequence[Photo], rng: random.Random) -> Photo:
-    """Uniformly random among the eligible photos."""
-    return eligible[rng.randrange(len(eligible))]
