@@ -339,6 +339,12 @@ def load_settings(
         url = str(values[url_attr])
         if not re.match(r"^https?://[^/\s]+", url):
             raise ConfigError(f"{SPECS_BY_ATTR[url_attr].env}={url!r} is not an http(s) URL")
+    # Forgiving about how a base URL is written: a bare Flickr host means its REST path, and an X base
+    # given with its version ("…/2") means the host.
+    flickr_url = str(values["flickr_api_url"])
+    if re.fullmatch(r"https?://[^/]+/?", flickr_url):
+        values["flickr_api_url"] = flickr_url.rstrip("/") + "/services/rest/"
+    values["x_api_url"] = re.sub(r"(/2)?/*$", "", str(values["x_api_url"]))
     if warn is not None:
         for line in warnings:
             warn(line)

@@ -238,14 +238,25 @@ def _safe(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z_-]", "_", text) or "photo"
 
 
+LOOPBACK = frozenset({"127.0.0.1", "localhost"})
+
+
 def _parse_allowed(entry: str) -> tuple[str | None, _Origin | None]:
     """A bare host, or an origin ``scheme://host[:port]``; ConfigError if it is neither."""
     text = entry.strip()
     problem = f"PIERROT_FLICKR_IMAGE_HOSTS: {entry!r} is not a host or an origin (scheme://host:port)"
     if "://" not in text:
-        if not re.fullmatch(r"[A-Za-z0-9.-]+", text):
+        bare = re.fullmatch(r"([A-Za-z0-9.-]+)(?::(\d{1,5}))?", text)
+        if bare is None:
             raise ConfigError(problem)
-        return text.lower(), None
+        host, port = bare.group(1).lower(), bare.group(2)
+        if port is None:
+            return host, None
+        if not 0 < int(port) < 65536:
+            raise ConfigError(problem)
+        # host:port with no scheme: https, or plain http too on this machine's own loopback (a test fake).
+        scheme = "http" if host in LOOPBACK else "https"
+        return None, _Origin(scheme, host, int(port))
     try:
         parts = urlsplit(text)
         port = parts.port

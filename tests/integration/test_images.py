@@ -235,7 +235,7 @@ def test_an_extra_bare_host_is_https_only(cdn: responses.RequestsMock, tmp_path:
     assert fetched_urls(cdn) == [urls["h"]]
 
 
-@pytest.mark.parametrize("entry", ["http://127.0.0.1:8123/path", "ftp://host", "host:8080", "https://u@host", "a b"])
+@pytest.mark.parametrize("entry", ["http://127.0.0.1:8123/path", "ftp://host", "host:80800", "https://u@host", "a b"])
 def test_a_malformed_extra_host_is_a_config_error(entry: str) -> None:
     with pytest.raises(ConfigError, match="PIERROT_FLICKR_IMAGE_HOSTS"):
         HttpImageFetcher(extra_hosts=[entry])
