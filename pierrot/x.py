@@ -89,7 +89,8 @@ class XPublisher(Publisher):
                 )
         except OSError as exc:
             raise PublishError(f"cannot read the image {image.path}: {exc.strerror or exc}") from None
-        media_id = _data_field(response, "id")
+        # v2 answers {"data": {"id": ...}}; an answer in the v1.1 shape ({"media_id_string": ...}) is read too.
+        media_id = _data_field(response, "id") or _top_field(response, "media_id_string")
         if media_id is None:
             raise PublishError(
                 f"X accepted the image upload but its answer has no media id (HTTP {response.status_code})"
@@ -168,6 +169,14 @@ class XPublisher(Publisher):
 def _data_field(response: requests.Response, name: str) -> str | None:
     try:
         value = response.json()["data"][name]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return str(value) if value else None
+
+
+def _top_field(response: requests.Response, name: str) -> str | None:
+    try:
+        value = response.json()[name]
     except (ValueError, KeyError, TypeError):
         return None
     return str(value) if value else None

@@ -405,3 +405,9 @@ def test_no_secret_in_any_error_or_pierrot_log_line(
     texts += [r.getMessage() for r in caplog.records if r.name.startswith(("pierrot", "tweepy"))]
     for secret in SECRETS:
         assert not any(secret in text for text in texts), secret
+
+
+def test_upload_answer_in_the_v1_shape_is_read_too(mocked: responses.RequestsMock, image: FetchedImage) -> None:
+    mocked.post(UPLOAD, json={"media_id": 1880028106020515840, "media_id_string": "1880028106020515840"})
+
+    assert publisher().upload_media(image) == "1880028106020515840"
