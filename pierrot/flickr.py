@@ -211,7 +211,9 @@ class FlickrPhotoSource(PhotoSource):
     def _call_once(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
         try:
             # format="json" hands back the raw answer: orjson parses a page of 500 several times faster.
-            reply = _parse(self._api().do_flickr_call(method, format="json", **params))
+            # The key also goes in the form as api_key, as Flickr's own docs show it: flickrapi puts it only in
+            # the OAuth header, which Flickr accepts, but not every Flickr-compatible endpoint reads.
+            reply = _parse(self._api().do_flickr_call(method, format="json", api_key=self._key, **params))
         except LibFlickrError as exc:
             raise _translate(exc, method) from None
         except requests.Timeout:
