@@ -74,19 +74,11 @@ def cold_start(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def lambda_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def lambda_env(aws_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The function's environment as the template sets it, with fake AWS credentials and nothing of the developer's."""
     for name in list(os.environ):
-        if name.startswith(("AWS_", "PIERROT_")):
+        if name.startswith("PIERROT_"):
             monkeypatch.delenv(name)
-    empty = tmp_path / "aws-empty"
-    empty.write_text("")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
     monkeypatch.setenv("PIERROT_STORE", f"s3://{BUCKET}/{PREFIX}")
     monkeypatch.setenv("PIERROT_FLICKR_USER", "someone")
