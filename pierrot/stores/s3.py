@@ -44,6 +44,10 @@ class S3Store(DocumentStore):
             retries={"mode": "standard", "total_max_attempts": 5},
             connect_timeout=timeout,
             read_timeout=timeout,
+            # Checksums only where S3 requires them: several S3-compatible stores (R2, older MinIO) refuse
+            # the CRC headers botocore has sent by default since 1.36.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
         )
         # The standard chain: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL(_S3) and the rest work unchanged.
         try:
