@@ -755,9 +755,16 @@ def check_documents(store: DocumentStore) -> str:
     parts.append(f"{CATALOGUE_DOCUMENT} " + (f"ok ({records} records)" if found is not None else
                                              "absent (run `pierrot sync`)"))
     log_doc, _ = _read_doc(store, LOG_DOCUMENT)
-    parts.append(f"{LOG_DOCUMENT} " + (f"ok ({len(PublishLog.from_doc(log_doc).entries)} entries)" if log_doc else
-                                       "absent (the first publish creates it)"))
+    if log_doc is None:
+        parts.append(f"{LOG_DOCUMENT} absent (the first publish creates it)")
+    else:
+        entries = len(PublishLog.from_doc(log_doc).entries)
+        parts.append(f"{LOG_DOCUMENT} ok ({_count(entries, 'entry', 'entries')})")
     return f"{store.location}: " + ", ".join(parts)
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
 def check_flickr(source: PhotoSource, user: str) -> str:
