@@ -210,10 +210,9 @@ def sync(
             )
         photos = [p for p in listed if p.is_photo]
         del listed
-        new_ids = {p.id for p in photos}
         mode, total = "full", len(photos)
         added = sum(1 for p in photos if p.id not in old_ids)
-        removed = sum(1 for pid in old_ids if pid not in new_ids)
+        removed = len(old_ids - {p.id for p in photos}) if old_ids else 0
         updated = _count_updated(photos, catalogue)
         if newest_upload is None and photos:
             newest_upload = max(p.date_uploaded for p in photos)
