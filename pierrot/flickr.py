@@ -22,7 +22,7 @@ from flickrapi.exceptions import FlickrError as LibFlickrError
 
 from pierrot import __version__
 from pierrot.config import DEFAULT_FLICKR_API_URL, is_nsid
-from pierrot.domain import SIZE_LABELS, Photo, Size
+from pierrot.domain import MAX_POSTABLE_ORIGINAL_EDGE, SIZE_LABELS, Photo, Size
 from pierrot.errors import FlickrError
 from pierrot.ports import PhotoSource, ProgressCallback, StreamSummary
 
@@ -323,7 +323,11 @@ def photo_from_item(item: Mapping[str, Any]) -> Photo | None:
     for label, url_key, width_key, height_key in _SIZE_KEYS:
         url = item.get(url_key)
         if url:
-            sizes.append(Size(label, str(url), _shared(_int(item.get(width_key))), _shared(_int(item.get(height_key)))))
+            width, height = _shared(_int(item.get(width_key))), _shared(_int(item.get(height_key)))
+            # An original larger than X takes is never posted: the catalogue keeps only what can be.
+            if label == "o" and not 0 < max(width, height) <= MAX_POSTABLE_ORIGINAL_EDGE:
+                continue
+            sizes.append(Size(label, str(url), width, height))
     description = item.get("description")
     if isinstance(description, Mapping):
         description = description.get("_content", "")

@@ -15,7 +15,7 @@ import requests
 from urllib3.util import parse_url
 
 from pierrot import __version__
-from pierrot.domain import NOMINAL_EDGE, SIZE_LABELS, Photo, Size
+from pierrot.domain import MAX_POSTABLE_ORIGINAL_EDGE, NOMINAL_EDGE, SIZE_LABELS, Photo, Size
 from pierrot.errors import ConfigError, ImageError
 from pierrot.ports import FetchedImage, ImageFetcher
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"pierrot/{__version__} (+https://github.com/pierrot-photo/pierrot)"
 MAX_BYTES = 5 * 1024 * 1024
 # The original is only worth trying when it is no bigger than the largest fixed size.
-MAX_ORIGINAL_EDGE = 2048
+MAX_ORIGINAL_EDGE = MAX_POSTABLE_ORIGINAL_EDGE
 FLICKR_HOST = re.compile(r"live\.staticflickr\.com|farm\d+\.staticflickr\.com")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Printable ASCII without space or backslash: anything else is where URL parsers disagree.
