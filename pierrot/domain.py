@@ -17,6 +17,8 @@ META_DOCUMENT = "pierrot-meta.json"
 CATALOGUE_DOCUMENT = "pierrot-db.json"
 LOG_DOCUMENT = "pierrot-wal.json"
 
+REBUILD_ADVICE = "run `pierrot sync --full` to rebuild it"
+
 META_VERSION = 1
 CATALOGUE_VERSION = 1
 LOG_VERSION = 1
@@ -204,6 +206,19 @@ class Meta:
         }
 
     @classmethod
+    def parse(cls, data: bytes, token: str | None = None) -> Meta:
+        """pierrot-meta.json from its bytes; a DocumentError carries the token so sync may rebuild over it."""
+        try:
+            doc = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise DocumentError(META_DOCUMENT, f"not valid JSON ({exc})", REBUILD_ADVICE, token=token) from None
+        try:
+            return cls.from_doc(doc)
+        except DocumentError as exc:
+            exc.token = token
+            raise
+
+    @classmethod
     def from_doc(cls, doc: Any) -> Meta:
         _check_version(META_DOCUMENT, doc, META_VERSION)
         try:
@@ -219,7 +234,7 @@ class Meta:
                 catalogue_token=_opt_str(doc.get("catalogue_token")),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise DocumentError(META_DOCUMENT, f"bad field {exc}", "run `pierrot sync --full` to rebuild it") from exc
+            raise DocumentError(META_DOCUMENT, f"bad field {exc}", REBUILD_ADVICE) from exc
 
 
 def _opt_str(value: Any) -> str | None:
@@ -270,12 +285,12 @@ class Catalogue:
         _check_version(CATALOGUE_DOCUMENT, doc, CATALOGUE_VERSION)
         records = doc.get("photos")
         if not isinstance(records, list):
-            raise DocumentError(CATALOGUE_DOCUMENT, 'no "photos" list', "run `pierrot sync --full` to rebuild it")
+            raise DocumentError(CATALOGUE_DOCUMENT, 'no "photos" list', REBUILD_ADVICE)
         try:
             photos = [Photo.from_doc(r) for r in records]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DocumentError(
-                CATALOGUE_DOCUMENT, f"a photo record is malformed ({exc!r})", "run `pierrot sync --full` to rebuild it"
+                CATALOGUE_DOCUMENT, f"a photo record is malformed ({exc!r})", REBUILD_ADVICE
             ) from exc
         return cls(nsid=_opt_str(doc.get("nsid")), photos=photos)
 
@@ -335,7 +350,8 @@ class StoredCatalogue:
             try:
                 doc = json.loads(data)
             except (ValueError, RecursionError) as exc:
-                raise DocumentError(CATALOGUE_DOCUMENT, f"not valid JSON ({exc})", _REBUILD, token=token) from None
+                problem = f"not valid JSON ({exc})"
+                raise DocumentError(CATALOGUE_DOCUMENT, problem, REBUILD_ADVICE, token=token) from None
             try:
                 catalogue = Catalogue.from_doc(doc)
             except DocumentError as exc:
@@ -362,7 +378,7 @@ class StoredCatalogue:
             except (ValueError, KeyError, TypeError) as exc:
                 line = data.count(b"\n", 0, pos) + 1
                 raise DocumentError(
-                    CATALOGUE_DOCUMENT, f"record on line {line} is malformed ({exc})", _REBUILD, token=token
+                    CATALOGUE_DOCUMENT, f"record on line {line} is malformed ({exc})", REBUILD_ADVICE, token=token
                 ) from None
             records.append(view[pos:last])
             pos = stop + 1
@@ -380,7 +396,7 @@ class StoredCatalogue:
             return Photo.from_doc(orjson.loads(self._records[index]))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DocumentError(
-                CATALOGUE_DOCUMENT, f"the record of photo {self.ids[index]} is malformed ({exc!r})", _REBUILD
+                CATALOGUE_DOCUMENT, f"the record of photo {self.ids[index]} is malformed ({exc!r})", REBUILD_ADVICE
             ) from exc
 
     def photos(self) -> Iterator[Photo]:
@@ -391,8 +407,6 @@ class StoredCatalogue:
             self._index = {pid: i for i, pid in enumerate(self.ids)}
         return self._index.get(photo_id)
 
-
-_REBUILD = "run `pierrot sync --full` to rebuild it"
 
 
 # --- pierrot-wal.json --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pierrot import compose
 from pierrot.config import DEFAULT_ALT_TEMPLATE, DEFAULT_TEMPLATE
@@ -61,6 +61,7 @@ from pierrot.ports import (
     Post,
     ProgressCallback,
     Publisher,
+    StreamSummary,
 )
 
 log = logging.getLogger(__name__)
@@ -122,24 +123,13 @@ def sync(
     """Bring the catalogue in line with the photostream, as cheaply as the information allows."""
     warnings: list[str] = []
     calls_before = source.calls
-
-    meta: Meta | None = None
-    meta_token: str | None = None
-    try:
-        meta_doc, meta_token = _read_doc(store, META_DOCUMENT)
-        meta = Meta.from_doc(meta_doc) if meta_doc is not None else None
-    except NewerSchemaError:
-        raise
-    except DocumentError as exc:
-        warnings.append(f"{exc} (rebuilding it from Flickr)")
-        meta_token = exc.token if exc.token is not None else meta_token
+    meta, meta_token = _read_derived(store, META_DOCUMENT, Meta.parse, warnings)
 
     # A user resolved on an earlier run needs no call.
     known_user = meta is not None and meta.nsid and user in (meta.user, meta.nsid)
     nsid = meta.nsid if known_user and meta is not None and meta.nsid else source.resolve_user(user)
     stream = source.summary(nsid)
     same_stream = meta is not None and meta.nsid == nsid
-
     unchanged = (
         not full
         and meta is not None
@@ -153,25 +143,11 @@ def sync(
     if unchanged and meta is not None and known_token and store.token(CATALOGUE_DOCUMENT) == known_token:
         return SyncReport("unchanged", meta.total, flickr_calls=source.calls - calls_before, warnings=warnings)
 
-    catalogue: StoredCatalogue | None = None
-    cat_token: str | None = None
-    try:
-        found = store.read_bytes(CATALOGUE_DOCUMENT)
-        if found is not None:
-            cat_token = found[1]
-            catalogue = StoredCatalogue.parse(*found)
-    except NewerSchemaError:
-        raise
-    except DocumentError as exc:
-        warnings.append(f"{exc} (rebuilding it from Flickr)")
-        cat_token = exc.token if exc.token is not None else cat_token
-    old_ids = set(catalogue.ids) if catalogue is not None else set()
-
+    catalogue, cat_token = _read_derived(store, CATALOGUE_DOCUMENT, StoredCatalogue.parse, warnings)
     if unchanged and meta is not None and catalogue is not None:
         return SyncReport("unchanged", meta.total, flickr_calls=source.calls - calls_before, warnings=warnings)
 
-    records: Callable[[], Iterable[bytes | memoryview]] | None = None
-    newest_upload = stream.newest_upload
+    plan = None
     if (
         not full
         and meta is not None
@@ -182,60 +158,123 @@ def sync(
         and meta.newest_upload is not None
         and stream.total > meta.flickr_total
     ):
-        # Only the newest changed: list what was uploaded since the catalogue's newest photo.
-        expected_new = stream.total - meta.flickr_total
-        listed = source.list_photos(nsid, total=expected_new, min_upload_date=meta.newest_upload + 1,
-                                    progress=progress)
-        fresh = [p for p in listed if p.id not in old_ids]
-        if meta.flickr_total + len(fresh) == stream.total:
-            # The old records are written back as they were read: never parsed, never rebuilt.
-            new_photos = newest_first(p for p in fresh if p.is_photo)
-            kept = catalogue
-            records = lambda: itertools.chain((record_bytes(p) for p in new_photos), kept.records())  # noqa: E731
-            mode, total = "incremental", len(new_photos) + len(catalogue)
-            added, removed, updated = len(new_photos), 0, 0
-            if newest_upload is None:
-                newest_upload = max([meta.newest_upload, *(p.date_uploaded for p in fresh)])
-        else:
-            log.info("incremental listing found %d new items, expected %d: listing everything",
-                     len(fresh), expected_new)
-
-    if records is None:
-        # An empty photostream needs no listing: the count already said so.
-        listed = source.list_photos(nsid, total=stream.total, progress=progress) if stream.total else []
-        if len(listed) != stream.total:
-            warnings.append(
-                f"Flickr reported {stream.total} items but listed {len(listed)} (twice); "
-                "the catalogue holds what was listed"
-            )
-        photos = [p for p in listed if p.is_photo]
-        del listed
-        mode, total = "full", len(photos)
-        added = sum(1 for p in photos if p.id not in old_ids)
-        removed = len(old_ids - {p.id for p in photos}) if old_ids else 0
-        updated = _count_updated(photos, catalogue)
-        if newest_upload is None and photos:
-            newest_upload = max(p.date_uploaded for p in photos)
-        records = lambda: (record_bytes(p) for p in photos)  # noqa: E731
+        plan = _incremental(source, nsid, stream, meta, meta.newest_upload, catalogue, progress)
+    if plan is None:
+        plan = _full(source, nsid, stream, catalogue, progress, warnings)
 
     moment = iso(now())
+    records = plan.records
     new_cat_token = store.write(
         CATALOGUE_DOCUMENT, Encoded(lambda: catalogue_chunks(nsid, (bytes(r) for r in records()))), cat_token
     )
     # pierrot-meta.json goes last: a crash before it only costs a re-sync next time.
     new_meta = Meta(
-        total=total,
+        total=plan.total,
         flickr_total=stream.total,
         nsid=nsid,
         user=user,
         newest_id=stream.newest_id,
-        newest_upload=newest_upload,
+        newest_upload=plan.newest_upload,
         last_sync=moment,
-        last_full_sync=moment if mode == "full" else (meta.last_full_sync if meta else None),
+        last_full_sync=moment if plan.mode == "full" else (meta.last_full_sync if meta else None),
         catalogue_token=new_cat_token,
     )
     store.write(META_DOCUMENT, new_meta.to_doc(), meta_token)
-    return SyncReport(mode, total, added, removed, updated, source.calls - calls_before, warnings)
+    return SyncReport(
+        plan.mode, plan.total, plan.added, plan.removed, plan.updated, source.calls - calls_before, warnings
+    )
+
+
+T = TypeVar("T")
+
+
+def _read_derived(
+    store: DocumentStore, name: str, parse: Callable[[bytes, str], T], warnings: list[str]
+) -> tuple[T | None, str | None]:
+    """A document sync derives from Flickr, and its token; a damaged one is noted and rebuilt, a newer one refused."""
+    found: tuple[bytes, str] | None = None
+    try:
+        found = store.read_bytes(name)
+        return (None, None) if found is None else (parse(*found), found[1])
+    except NewerSchemaError:
+        raise
+    except DocumentError as exc:
+        warnings.append(f"{exc} (rebuilding it from Flickr)")
+        return None, exc.token if exc.token is not None else (found[1] if found is not None else None)
+
+
+@dataclass
+class _SyncPlan:
+    """What a listing found, ready to be written."""
+
+    mode: str
+    total: int
+    added: int
+    removed: int
+    updated: int
+    newest_upload: int | None
+    records: Callable[[], Iterable[bytes | memoryview]]
+
+
+def _incremental(
+    source: PhotoSource,
+    nsid: str,
+    stream: StreamSummary,
+    meta: Meta,
+    since: int,
+    catalogue: StoredCatalogue,
+    progress: ProgressCallback | None,
+) -> _SyncPlan | None:
+    """List what was uploaded after ``since``, the catalogue's newest; None if Flickr's totals do not add up."""
+    expected_new = stream.total - meta.flickr_total
+    listed = source.list_photos(nsid, total=expected_new, min_upload_date=since + 1, progress=progress)
+    old_ids = set(catalogue.ids)
+    fresh = [p for p in listed if p.id not in old_ids]
+    if meta.flickr_total + len(fresh) != stream.total:
+        log.info("incremental listing found %d new items, expected %d: listing everything", len(fresh), expected_new)
+        return None
+    new_photos = newest_first(p for p in fresh if p.is_photo)
+    newest_upload = stream.newest_upload
+    if newest_upload is None:
+        newest_upload = max([since, *(p.date_uploaded for p in fresh)])
+    # The old records are written back as they were read: never parsed, never rebuilt.
+    return _SyncPlan(
+        "incremental", len(new_photos) + len(catalogue), len(new_photos), 0, 0, newest_upload,
+        lambda: itertools.chain((record_bytes(p) for p in new_photos), catalogue.records()),
+    )
+
+
+def _full(
+    source: PhotoSource,
+    nsid: str,
+    stream: StreamSummary,
+    old: StoredCatalogue | None,
+    progress: ProgressCallback | None,
+    warnings: list[str],
+) -> _SyncPlan:
+    """List everything; compare with the old catalogue for the summary."""
+    # An empty photostream needs no listing: the count already said so.
+    listed = source.list_photos(nsid, total=stream.total, progress=progress) if stream.total else []
+    if len(listed) != stream.total:
+        warnings.append(
+            f"Flickr reported {stream.total} items but listed {len(listed)} (twice); "
+            "the catalogue holds what was listed"
+        )
+    photos = [p for p in listed if p.is_photo]
+    del listed
+    old_ids = set(old.ids) if old is not None else set()
+    newest_upload = stream.newest_upload
+    if newest_upload is None and photos:
+        newest_upload = max(p.date_uploaded for p in photos)
+    return _SyncPlan(
+        "full",
+        len(photos),
+        added=sum(1 for p in photos if p.id not in old_ids),
+        removed=len(old_ids - {p.id for p in photos}) if old_ids else 0,
+        updated=_count_updated(photos, old),
+        newest_upload=newest_upload,
+        records=lambda: (record_bytes(p) for p in photos),
+    )
 
 
 def _count_updated(photos: list[Photo], old: StoredCatalogue | None) -> int:

@@ -412,3 +412,24 @@ def test_no_change_sync_checks_the_catalogue_token_without_downloading_it() -> N
     store.put(CATALOGUE_DOCUMENT, {"version": 1, "nsid": "12345678@N00", "photos": []})
     report = sync(store, flickr, "12345678@N00")
     assert report.mode != "unchanged" or CATALOGUE_DOCUMENT in store.reads
+
+
+def test_a_store_that_reports_a_damaged_catalogue_itself_is_rebuilt_over_its_token() -> None:
+    from pierrot.domain import CATALOGUE_DOCUMENT
+    from pierrot.errors import DocumentError
+    from pierrot.service import sync
+    from tests.fakes import FakeFlickr, FakeStore, make_photo
+
+    class Refusing(FakeStore):
+        """A store that parses on read (the port's default read_bytes) and finds the catalogue damaged."""
+
+        def read_bytes(self, name: str) -> tuple[bytes, str] | None:
+            if name == CATALOGUE_DOCUMENT and name in self.docs:
+                raise DocumentError(name, "not valid JSON", token=self.docs[name][1])
+            return super().read_bytes(name)
+
+    store, flickr = Refusing(), FakeFlickr([make_photo(n) for n in range(1, 4)])
+    store.put_text(CATALOGUE_DOCUMENT, "{broken")
+    report = sync(store, flickr, "12345678@N00")
+    assert report.mode == "full" and report.photos == 3
+    assert any("rebuilding" in w for w in report.warnings)
