@@ -457,19 +457,14 @@ class Bench:
     def new_home(self) -> Path:
         self._homes += 1
         home = self.workdir / f"run-{self._homes:04d}"
-        for sub in ("config", "data", "cache", "tmp"):
-            (home / sub).mkdir(parents=True)
+        home.mkdir(parents=True)
         return home
 
     def environment(self, home: Path) -> dict[str, str]:
+        from tests.e2e.servers import clean_environment
+
         return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(home),
-            "LANG": "C.UTF-8",
-            "XDG_CONFIG_HOME": str(home / "config"),
-            "XDG_DATA_HOME": str(home / "data"),
-            "XDG_CACHE_HOME": str(home / "cache"),
-            "TMPDIR": str(home / "tmp"),
+            **clean_environment(home),
             "PIERROT_STORE": str(home / "store"),
             "PIERROT_HTTP_TIMEOUT": "30",
             **self.fakes.settings(),

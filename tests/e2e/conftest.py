@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.servers import FakeServers, FlickrFake, ImageHost, S3Fake, XFake, start_servers
+from tests.e2e.servers import FakeServers, FlickrFake, ImageHost, S3Fake, XFake, clean_environment, start_servers
 
 LOG = "pierrot-wal.json"
 CATALOGUE = "pierrot-db.json"
@@ -186,18 +185,10 @@ def s3(fakes: FakeServers) -> S3Fake:
 def pierrot(fakes: FakeServers, tmp_path: Path) -> Iterator[Pierrot]:
     """The installed pierrot with a clean environment: HOME and XDG folders in tmp, settings for the fakes."""
     home = tmp_path / "home"
-    for sub in ("config", "data", "cache", "tmp"):
-        (home / sub).mkdir(parents=True)
+    env = clean_environment(home)
     empty = home / "aws-empty"
     empty.write_text("")
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "LANG": "C.UTF-8",
-        "XDG_CONFIG_HOME": str(home / "config"),
-        "XDG_DATA_HOME": str(home / "data"),
-        "XDG_CACHE_HOME": str(home / "cache"),
-        "TMPDIR": str(home / "tmp"),
+    env |= {
         "AWS_CONFIG_FILE": str(empty),
         "AWS_SHARED_CREDENTIALS_FILE": str(empty),
         "PIERROT_STORE": str(home / "store"),

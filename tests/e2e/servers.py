@@ -16,11 +16,13 @@ import hmac
 import itertools
 import json
 import math
+import os
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -947,6 +949,21 @@ class FakeServers:
             aws_secret_access_key=s.aws_secret_access_key,
             region_name="us-east-1",
         ).client("s3", endpoint_url=self.s3_url)
+
+
+def clean_environment(home: Path) -> dict[str, str]:
+    """What cron gives a job, and no more: PATH, and HOME with its XDG folders (made here) in ``home``."""
+    for sub in ("config", "data", "cache", "tmp"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "TMPDIR": str(home / "tmp"),
+    }
 
 
 def start_servers(secrets: Secrets | None = None) -> FakeServers:
