@@ -8,6 +8,7 @@ import string
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
+from pierrot import xtext
 from pierrot.domain import Photo
 from pierrot.errors import ConfigError
 
@@ -57,10 +58,7 @@ def strip_html(text: str) -> str:
 
 def weighted_length(text: str) -> int:
     """The length X counts against its 280-character limit: NFC, URLs count 23, CJK and emoji count 2."""
-    # Imported here: twitter_text takes a tenth of a second to load, and most commands never compose.
-    from twitter_text import parse_tweet
-
-    return int(parse_tweet(unicodedata.normalize("NFC", text)).weightedLength)
+    return xtext.weighted_length(text)
 
 
 def fallback_title(photo: Photo) -> str:
@@ -317,11 +315,7 @@ def _with_ellipsis(prefix: str) -> str:
 def _cut_points(text: str) -> list[int]:
     """Where ``text`` may be cut: never inside a URL, an emoji sequence or a character with its combining marks."""
     inside: set[int] = set()
-    from twitter_text import extract_emojis_with_indices, extract_urls_with_indices
-
-    entities: list[Mapping[str, list[int]]] = [*extract_urls_with_indices(text), *extract_emojis_with_indices(text)]
-    for entity in entities:
-        start, end = entity["indices"]
+    for start, end in [*xtext.url_spans(text), *xtext.emoji_spans(text)]:
         inside.update(range(start + 1, end))
     return [
         i

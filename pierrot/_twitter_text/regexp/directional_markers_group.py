@@ -1,0 +1,1 @@
+directional_markers_group = r'\u202A-\u202E\u061C\u200E\u200F\u2066\u2067\u2068\u2069'
