@@ -190,6 +190,18 @@ class Meta:
     # The version token of the pierrot-db.json this meta describes: a no-change sync checks it
     # instead of downloading the whole catalogue.
     catalogue_token: str | None = None
+    # The newest photo of that catalogue (Flickr's newest item may be a video, which the catalogue leaves out):
+    # with ``total`` and ``nsid``, how sync recognises its catalogue when the token alone does not match.
+    catalogue_newest: str | None = None
+
+    def describes(self, catalogue: StoredCatalogue, token: str | None) -> bool:
+        """True if ``catalogue`` is the one this meta was written for: its token, or its owner, size and newest."""
+        if token is not None and token == self.catalogue_token:
+            return True
+        if catalogue.nsid not in (None, self.nsid) or len(catalogue) != self.total:
+            return False
+        newest = catalogue.ids[0] if catalogue.ids else None
+        return newest == (self.catalogue_newest if self.catalogue_newest is not None else self.newest_id)
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -203,6 +215,7 @@ class Meta:
             "last_sync": self.last_sync,
             "last_full_sync": self.last_full_sync,
             "catalogue_token": self.catalogue_token,
+            "catalogue_newest": self.catalogue_newest,
         }
 
     @classmethod
@@ -232,6 +245,7 @@ class Meta:
                 last_sync=_opt_str(doc.get("last_sync")),
                 last_full_sync=_opt_str(doc.get("last_full_sync")),
                 catalogue_token=_opt_str(doc.get("catalogue_token")),
+                catalogue_newest=_opt_str(doc.get("catalogue_newest")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DocumentError(META_DOCUMENT, f"bad field {exc}", REBUILD_ADVICE) from exc

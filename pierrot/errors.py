@@ -32,6 +32,19 @@ class NothingToPublish(PierrotError):
     exit_code = EXIT_NOTHING_TO_PUBLISH
 
 
+class CatalogueMissing(NothingToPublish):
+    """There is no catalogue to choose from: sync never ran, or the store location is wrong.
+
+    The CLI keeps exit code 3 for it (as when nothing is left), but a scheduled publish must treat it as a
+    failure: it means no photo will ever be posted until someone looks."""
+
+
+class DuplicateEvent(PierrotError):
+    """This scheduled event was already handled by an earlier invocation (the scheduler delivered it twice)."""
+
+    exit_code = EXIT_OK
+
+
 class StoreError(PierrotError):
     """The document store could not be read or written."""
 

@@ -11,7 +11,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,6 +41,7 @@ from pierrot.domain import (
 )
 from pierrot.errors import (
     AnotherRunActive,
+    CatalogueMissing,
     ConflictError,
     DocumentError,
     DuplicatePost,
@@ -144,21 +145,31 @@ def sync(
         return SyncReport("unchanged", meta.total, flickr_calls=source.calls - calls_before, warnings=warnings)
 
     catalogue, cat_token = _read_derived(store, CATALOGUE_DOCUMENT, StoredCatalogue.parse, warnings)
-    if unchanged and meta is not None and catalogue is not None:
+    # Trust a catalogue only when it is the one meta describes: a restored backup, an emptied file or the
+    # newer catalogue of a sync killed before its meta write must be brought up to date, not taken as current.
+    trusted = meta is not None and catalogue is not None and same_stream and meta.describes(catalogue, cat_token)
+    if unchanged and trusted and meta is not None and catalogue is not None:
+        if cat_token != meta.catalogue_token:
+            # The same catalogue under another token (copied back, re-uploaded): remember it, so the next
+            # no-change sync is again one call and one token check.
+            store.write(META_DOCUMENT, replace(meta, catalogue_token=cat_token).to_doc(), meta_token)
         return SyncReport("unchanged", meta.total, flickr_calls=source.calls - calls_before, warnings=warnings)
 
     plan = None
-    if (
-        not full
-        and meta is not None
-        and catalogue is not None
-        and same_stream
-        and catalogue.nsid in (None, nsid)
-        and len(catalogue) == meta.total
-        and meta.newest_upload is not None
-        and stream.total > meta.flickr_total
-    ):
-        plan = _incremental(source, nsid, stream, meta, meta.newest_upload, catalogue, progress)
+    if not full and meta is not None and catalogue is not None and same_stream and catalogue.nsid in (None, nsid):
+        if trusted and meta.newest_upload is not None and stream.total > meta.flickr_total:
+            plan = _incremental(source, nsid, stream, meta.flickr_total, meta.newest_upload, catalogue, progress,
+                                count_videos=True)
+        elif not trusted and len(catalogue):
+            warnings.append(
+                f"{CATALOGUE_DOCUMENT} is not the catalogue {META_DOCUMENT} describes (restored from a backup, or "
+                "a sync was interrupted): bringing it up to date"
+            )
+            since = _newest_upload(catalogue)
+            if since is not None:
+                # Videos are not in the catalogue: meta knows how many the stream had.
+                base = len(catalogue) + max(0, meta.flickr_total - meta.total)
+                plan = _incremental(source, nsid, stream, base, since, catalogue, progress, count_videos=False)
     if plan is None:
         plan = _full(source, nsid, stream, catalogue, progress, warnings)
 
@@ -178,6 +189,7 @@ def sync(
         last_sync=moment,
         last_full_sync=moment if plan.mode == "full" else (meta.last_full_sync if meta else None),
         catalogue_token=new_cat_token,
+        catalogue_newest=plan.newest_photo,
     )
     store.write(META_DOCUMENT, new_meta.to_doc(), meta_token)
     return SyncReport(
@@ -214,34 +226,50 @@ class _SyncPlan:
     updated: int
     newest_upload: int | None
     records: Callable[[], Iterable[bytes | memoryview]]
+    newest_photo: str | None = None
 
 
 def _incremental(
     source: PhotoSource,
     nsid: str,
     stream: StreamSummary,
-    meta: Meta,
+    base: int,
     since: int,
     catalogue: StoredCatalogue,
     progress: ProgressCallback | None,
+    *,
+    count_videos: bool,
 ) -> _SyncPlan | None:
-    """List what was uploaded after ``since``, the catalogue's newest; None if Flickr's totals do not add up."""
-    expected_new = stream.total - meta.flickr_total
-    listed = source.list_photos(nsid, total=expected_new, min_upload_date=since + 1, progress=progress)
+    """List what was uploaded after ``since``, the catalogue's newest; None if Flickr's totals do not add up.
+
+    ``base`` is how many of Flickr's items the catalogue accounts for; with ``count_videos`` new videos count
+    towards the total (base counted the videos of the stream up to ``since``), else only new photos do."""
+    expected_new = stream.total - base
+    listed = source.list_photos(nsid, total=max(expected_new, 1), min_upload_date=since + 1, progress=progress)
     old_ids = set(catalogue.ids)
     fresh = [p for p in listed if p.id not in old_ids]
-    if meta.flickr_total + len(fresh) != stream.total:
-        log.info("incremental listing found %d new items, expected %d: listing everything", len(fresh), expected_new)
+    counted = len(fresh) if count_videos else sum(1 for p in fresh if p.is_photo)
+    if base + counted != stream.total:
+        log.info("incremental listing found %d new items, expected %d: listing everything", counted, expected_new)
         return None
     new_photos = newest_first(p for p in fresh if p.is_photo)
     newest_upload = stream.newest_upload
     if newest_upload is None:
         newest_upload = max([since, *(p.date_uploaded for p in fresh)])
+    newest = new_photos[0].id if new_photos else (catalogue.ids[0] if catalogue.ids else None)
     # The old records are written back as they were read: never parsed, never rebuilt.
     return _SyncPlan(
         "incremental", len(new_photos) + len(catalogue), len(new_photos), 0, 0, newest_upload,
-        lambda: itertools.chain((record_bytes(p) for p in new_photos), catalogue.records()),
+        lambda: itertools.chain((record_bytes(p) for p in new_photos), catalogue.records()), newest,
     )
+
+
+def _newest_upload(catalogue: StoredCatalogue) -> int | None:
+    """The latest upload time in a catalogue not known to be pierrot's own (so not known to be in order)."""
+    try:
+        return max((p.date_uploaded for p in catalogue.photos()), default=None)
+    except DocumentError:
+        return None
 
 
 def _full(
@@ -274,6 +302,7 @@ def _full(
         updated=_count_updated(photos, old),
         newest_upload=newest_upload,
         records=lambda: (record_bytes(p) for p in photos),
+        newest_photo=photos[0].id if photos else None,
     )
 
 
@@ -307,6 +336,8 @@ class PublishOptions:
     dry_run: bool = False
     output_dir: Path | None = None
     lease_seconds: int = 900
+    # The scheduler's id for the event that started this run (Lambda): a second delivery is refused.
+    event_id: str | None = None
 
 
 @dataclass
@@ -355,7 +386,7 @@ def _read_log(store: DocumentStore) -> _LogState:
 def _read_catalogue(store: DocumentStore) -> StoredCatalogue:
     found = store.read_bytes(CATALOGUE_DOCUMENT)
     if found is None:
-        raise NothingToPublish(f"the catalogue is missing in {store.location}: run `pierrot sync` first")
+        raise CatalogueMissing(f"the catalogue is missing in {store.location}: run `pierrot sync` first")
     return StoredCatalogue.parse(*found)
 
 

@@ -408,10 +408,12 @@ def test_no_change_sync_checks_the_catalogue_token_without_downloading_it() -> N
     assert report.mode == "unchanged"
     assert CATALOGUE_DOCUMENT not in store.reads
     assert store.token_checks == [CATALOGUE_DOCUMENT]
-    # A catalogue replaced behind pierrot's back is read and checked after all.
+    # A catalogue replaced behind pierrot's back is read, found wanting and rebuilt.
     store.put(CATALOGUE_DOCUMENT, {"version": 1, "nsid": "12345678@N00", "photos": []})
     report = sync(store, flickr, "12345678@N00")
-    assert report.mode != "unchanged" or CATALOGUE_DOCUMENT in store.reads
+    assert report.mode != "unchanged"
+    assert report.photos == 3
+    assert len(Catalogue.from_doc(store.doc(CATALOGUE_DOCUMENT)).photos) == 3
 
 
 def test_a_store_that_reports_a_damaged_catalogue_itself_is_rebuilt_over_its_token() -> None:
@@ -433,3 +435,93 @@ def test_a_store_that_reports_a_damaged_catalogue_itself_is_rebuilt_over_its_tok
     report = sync(store, flickr, "12345678@N00")
     assert report.mode == "full" and report.photos == 3
     assert any("rebuilding" in w for w in report.warnings)
+
+
+# --- a catalogue that is not the one meta describes -------------------------------------------------
+
+
+def test_a_restored_older_catalogue_is_brought_up_to_date_incrementally() -> None:
+    store, source = FakeStore(), FakeFlickr([make_photo(n) for n in range(1, 6)])
+    run(store, source)
+    backup = store.doc(CATALOGUE_DOCUMENT)
+    source.items += [make_photo(n) for n in range(6, 9)]
+    run(store, source)
+    store.put(CATALOGUE_DOCUMENT, backup)  # the user restores last week's version
+    source.calls = 0
+
+    report = run(store, source)
+
+    assert report.mode == "incremental"
+    assert (report.photos, report.added) == (8, 3)
+    assert source.calls == 2  # the count, then one page since the backup's newest photo
+    assert catalogue_ids(store) == [pid(n) for n in range(8, 0, -1)]
+    assert any("not the catalogue" in w for w in report.warnings)
+    store.reads.clear()
+    assert run(store, source).mode == "unchanged"
+    assert CATALOGUE_DOCUMENT not in store.reads
+
+
+def test_a_restored_catalogue_with_a_deletion_since_is_relisted_in_full() -> None:
+    store, source = FakeStore(), FakeFlickr([make_photo(n) for n in range(1, 6)])
+    run(store, source)
+    backup = store.doc(CATALOGUE_DOCUMENT)
+    source.items = [p for p in source.items if p.id != pid(2)] + [make_photo(6)]
+    run(store, source)
+    store.put(CATALOGUE_DOCUMENT, backup)
+
+    report = run(store, source)
+
+    assert report.mode == "full"
+    assert catalogue_ids(store) == [pid(n) for n in (6, 5, 4, 3, 1)]
+
+
+def test_an_emptied_catalogue_is_rebuilt_so_publish_advice_is_not_a_loop(
+    synced: tuple[FakeStore, FakeFlickr],
+) -> None:
+    store, source = synced
+    store.put(CATALOGUE_DOCUMENT, {"version": 1, "nsid": NSID, "photos": []})
+
+    report = run(store, source)
+
+    assert report.mode == "full"
+    assert len(catalogue_ids(store)) == 10
+
+
+def test_a_full_sync_killed_before_meta_does_not_make_every_later_sync_download_the_catalogue(
+    synced: tuple[FakeStore, FakeFlickr],
+) -> None:
+    store, source = synced
+    source.items.append(make_photo(11))
+    store.before_write = lambda name, doc: (_ for _ in ()).throw(Crash()) if name == META_DOCUMENT else None
+    with pytest.raises(Crash):
+        run(store, source, full=True)
+    store.before_write = None
+    source.calls = 0
+
+    first = run(store, source)  # the newer catalogue is recognised and caught up cheaply
+    assert first.mode == "incremental" and first.added == 0 and first.photos == 11
+    assert source.calls == 2
+
+    for _ in range(2):
+        store.reads.clear()
+        source.calls = 0
+        assert run(store, source).mode == "unchanged"
+        assert CATALOGUE_DOCUMENT not in store.reads
+        assert source.calls == 1
+
+
+def test_the_same_catalogue_under_a_new_token_is_trusted_and_remembered(
+    synced: tuple[FakeStore, FakeFlickr],
+) -> None:
+    store, source = synced
+    store.put(CATALOGUE_DOCUMENT, store.doc(CATALOGUE_DOCUMENT))  # copied back: same content, new token
+
+    report = run(store, source)
+
+    assert report.mode == "unchanged"
+    assert store.writes == [META_DOCUMENT]
+    assert store.doc(META_DOCUMENT)["catalogue_token"] == store.docs[CATALOGUE_DOCUMENT][1]
+    store.reads.clear()
+    store.writes.clear()
+    assert run(store, source).mode == "unchanged"
+    assert store.writes == [] and CATALOGUE_DOCUMENT not in store.reads
