@@ -6,7 +6,7 @@ import html
 import re
 import string
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from pierrot import xtext
 from pierrot.domain import Photo
@@ -38,8 +38,9 @@ _BREAKING_TAG = re.compile(
 )
 _ANY_TAG = re.compile(r"<!--.*?-->|<\s*/?\s*[A-Za-z][^>]*>", re.DOTALL)
 _MACHINE_TAG = re.compile(r"^[\w-]+:[\w-]+=")
-# X refuses a post containing these (twitter-text's invalid characters).
-_INVALID_FOR_X = frozenset("\ufffe\ufeff\uffff")
+# X refuses a post containing these (twitter-text's invalid characters); bidi embedding, override and isolate
+# controls can make a text display as something else (U+202E reverses what follows): dropped too.
+_INVALID_FOR_X = frozenset("\ufffe\ufeff\uffff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c")
 _ZWJ = "\u200d"
 _SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")
 # Stripped from the end of a shortened text before the ellipsis, so it never reads "pier,…" or "pier.…".
@@ -87,6 +88,50 @@ def compose_post(photo: Photo, template: str = "{title}", link: bool = False) ->
         segments.append(("\n", "url"))
     with_link = " with the link (PIERROT_PUBLISH_LINK)" if appended else ""
     return _compose(photo, segments, weighted_length, MAX_POST_WEIGHT, TEMPLATE_SETTING, with_link)
+
+
+# How many distinct variants of one text pierrot tries before giving up on making it new.
+MAX_VARIANTS = 50
+
+
+def compose_post_variants(photo: Photo, template: str = "{title}", link: bool = False) -> Iterator[str]:
+    """The post text, then variants a reader finds natural: the date taken, then a counter.
+
+    X refuses a text it has already seen from the account, and real photostreams repeat titles ("Sunset",
+    a batch named after a trip, untitled photos). A variant adds, right after the title (or at the end of the
+    text, before an appended link): " (12 May 2019)" from the date taken, then " (2)", " (3)"... Each fits the
+    limit like the text itself, shortening the free text and never the addition."""
+    segments = list(_parse(template, TEMPLATE_SETTING))
+    appended = link and not _uses(segments, "url")
+    if appended:
+        segments.append(("\n", "url"))
+    with_link = " with the link (PIERROT_PUBLISH_LINK)" if appended else ""
+    base = _compose(photo, segments, weighted_length, MAX_POST_WEIGHT, TEMPLATE_SETTING, with_link)
+    yield base
+    segments = list(_or_title(segments, _values(photo) | {"tags": " ".join(_hashtags(photo.tags))}))
+    taken = photo.taken
+    additions = []
+    if taken is not None:
+        day = f"{taken.day} {_MONTHS[taken.month - 1]} {taken.year}"
+        if day not in base:
+            additions.append(f" ({day})")
+    additions += [f" ({n})" for n in range(2, MAX_VARIANTS + 1)]
+    for addition in additions:
+        try:
+            yield _compose(photo, _with_addition(segments, addition), weighted_length, MAX_POST_WEIGHT,
+                           TEMPLATE_SETTING, with_link)
+        except ConfigError:
+            return  # no room left for an addition: the caller has what there is
+
+
+def _with_addition(segments: _Segments, addition: str) -> list[tuple[str, str | None]]:
+    """The template with ``addition`` right after the title, or before a trailing link, or at the end."""
+    result = list(segments)
+    at = next((i + 1 for i, (_, name) in enumerate(result) if name == "title"), None)
+    if at is None:
+        at = len(result) - 1 if result and result[-1][1] == "url" else len(result)
+    result.insert(at, (addition, None))
+    return result
 
 
 def compose_alt_text(photo: Photo, template: str = "{title}. {description}") -> str:
@@ -142,14 +187,19 @@ def _compose(
     values = _values(photo)
     tags = _hashtags(photo.tags)
     values["tags"] = " ".join(tags)
-    # A template that renders to nothing but a link (say "{description}" and no description) gets the title.
-    if not _tidy(_render(segments, values | {"url": ""})):
-        segments = [("", "title")] + ([("\n", "url")] if _uses(segments, "url") else [])
+    segments = _or_title(segments, values)
     text = _fit(segments, values, tags, measure, limit)
     if text is None:
         fixed = _tidy(_render(segments, values | {name: "" for name in _SHORTEN_ORDER}))
         raise ConfigError(_too_long(setting, measure(fixed), limit, extra))
     return text
+
+
+def _or_title(segments: _Segments, values: Mapping[str, str]) -> _Segments:
+    """A template that renders to nothing but a link (say "{description}" and no description) gets the title."""
+    if _tidy(_render(segments, {**values, "url": ""})):
+        return segments
+    return [("", "title")] + ([("\n", "url")] if _uses(segments, "url") else [])
 
 
 def _values(photo: Photo) -> dict[str, str]:

@@ -432,6 +432,10 @@ UNKNOWN = "unknown"
 STATUSES = (PENDING, PUBLISHED, FAILED, UNKNOWN)
 # A photo with an entry in one of these states for a network is never chosen again for it.
 BLOCKING = frozenset({PENDING, PUBLISHED, UNKNOWN})
+# What pierrot 0.x wrote when X refused a post as duplicate content, recording it published with no proof.
+LEGACY_DUPLICATE_REASON = "X refused it as duplicate content"
+# Which status a photo has on a network when it has several entries: the strongest evidence wins.
+_PRECEDENCE = {PUBLISHED: 3, UNKNOWN: 2, PENDING: 1, FAILED: 0}
 
 
 @dataclass(frozen=True)
@@ -448,6 +452,24 @@ class LogEntry:
     post_url: str | None = None
     reason: str | None = None
     title: str | None = None
+    # The text posted (or attempted): X refuses a text it has seen before, so the next post must differ.
+    text: str | None = None
+    # The scheduler's event that started the run (Lambda), so a second delivery of it is refused.
+    event_id: str | None = None
+    # When an unknown outcome was settled by hand; the entry keeps the attempt's own time.
+    resolved_at: str | None = None
+
+    @property
+    def unconfirmed(self) -> bool:
+        """A post recorded published with no evidence (pierrot 0.x took X's duplicate answer as proof)."""
+        return self.status == PUBLISHED and self.post_id is None and (self.reason or "").startswith(
+            LEGACY_DUPLICATE_REASON
+        )
+
+    @property
+    def state(self) -> str:
+        """The status this entry counts as: an unconfirmed post counts as unknown."""
+        return UNKNOWN if self.unconfirmed else self.status
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -462,6 +484,9 @@ class LogEntry:
             "reason": self.reason,
             "title": self.title,
         }
+        for key in ("text", "event_id", "resolved_at"):
+            if getattr(self, key) is not None:
+                doc[key] = getattr(self, key)
         return doc
 
     @classmethod
@@ -483,6 +508,9 @@ class LogEntry:
             post_url=_opt_str(doc.get("post_url")),
             reason=_opt_str(doc.get("reason")),
             title=_opt_str(doc.get("title")),
+            text=_opt_str(doc.get("text")),
+            event_id=_opt_str(doc.get("event_id")),
+            resolved_at=_opt_str(doc.get("resolved_at")),
         )
 
     def age(self, now: dt.datetime) -> float:
@@ -515,6 +543,21 @@ class PublishLog:
     def blocked_ids(self, network: str) -> set[str]:
         """Photos that must not be chosen again for this network."""
         return {e.photo_id for e in self.entries if e.network == network and e.status in BLOCKING}
+
+    def states(self, network: str) -> dict[str, str]:
+        """Each photo's one status on ``network``, the rule status, eligibility and resolve share.
+
+        ``published`` if any entry is a post with evidence; else ``unknown`` if any may have been posted;
+        else ``pending``; else ``failed`` (nothing was posted: the photo may be chosen again)."""
+        states: dict[str, str] = {}
+        for e in self.entries:
+            if e.network != network:
+                continue
+            state = e.state
+            current = states.get(e.photo_id)
+            if current is None or _PRECEDENCE[state] > _PRECEDENCE[current]:
+                states[e.photo_id] = state
+        return states
 
     def for_network(self, network: str) -> list[LogEntry]:
         return [e for e in self.entries if e.network == network]

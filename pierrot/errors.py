@@ -82,6 +82,10 @@ class ImageError(PierrotError):
     """No size of the photo could be downloaded as an acceptable image."""
 
 
+class PhotoGone(ImageError):
+    """Every size of the photo answers 404 or 410: deleted or made private on Flickr since the last sync."""
+
+
 class AnotherRunActive(PierrotError):
     """Another publish holds a live lease in the publish log."""
 

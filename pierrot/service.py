@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import os
 import random
 import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from pierrot import compose
 from pierrot.config import DEFAULT_ALT_TEMPLATE, DEFAULT_TEMPLATE
 from pierrot.domain import (
+    BLOCKING,
     CATALOGUE_DOCUMENT,
     FAILED,
     LOG_DOCUMENT,
@@ -42,10 +44,14 @@ from pierrot.domain import (
 from pierrot.errors import (
     AnotherRunActive,
     CatalogueMissing,
+    ConfigError,
     ConflictError,
     DocumentError,
+    DuplicateEvent,
     DuplicatePost,
+    ImageError,
     NothingToPublish,
+    PhotoGone,
     PierrotError,
     PostOutcomeUnknown,
     PostRefused,
@@ -53,6 +59,7 @@ from pierrot.errors import (
     StoreError,
     UsageError,
 )
+from pierrot.logs import REDACT
 from pierrot.ports import (
     DocumentStore,
     Encoded,
@@ -320,6 +327,13 @@ def _count_updated(photos: list[Photo], old: StoredCatalogue | None) -> int:
 
 # ==== publish ===================================================================================
 
+# How many photos one run tries when the chosen ones turn out to be gone from Flickr.
+MAX_PHOTO_TRIES = 5
+# A pending entry stamped further ahead than this is a clock-skewed machine's, not a live run's.
+FUTURE_TOLERANCE_SECONDS = 300
+# The reason of a failed entry whose text X already had: the next run avoids that text.
+DUPLICATE_TEXT_REASON = "X refused the text as a duplicate of an earlier post"
+
 
 @dataclass(frozen=True)
 class PublishOptions:
@@ -356,6 +370,8 @@ class PublishReport:
     post: Post | None = None
     saved_to: Path | None = None
     notes: list[str] = field(default_factory=list)
+    # Lines the user should see even when the run succeeds (a skipped photo, a stale entry settled).
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -369,6 +385,8 @@ class PublishReport:
             "dry_run": self.dry_run,
             "post_id": self.post.id if self.post else None,
             "post_url": self.post.url if self.post else None,
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
         }
 
 
@@ -383,6 +401,44 @@ def _read_log(store: DocumentStore) -> _LogState:
     return _LogState(PublishLog() if doc is None else PublishLog.from_doc(doc), token)
 
 
+def _update_log(
+    store: DocumentStore,
+    state: _LogState,
+    change: Callable[[PublishLog], PublishLog | None],
+    *,
+    attempts: int = 10,
+    sleep: Callable[[float], None] | None = None,
+) -> _LogState:
+    """The publish log's compare-and-swap loop: apply ``change`` to the latest log until the write lands.
+
+    ``change`` sees the log as it now is and returns the new log, or None when nothing is left to write (it
+    may also raise to stand down). A conflict re-reads and tries again; with ``sleep``, so does a store outage."""
+    delay = 0.2
+    last: Exception | None = None
+    for _ in range(attempts):
+        updated = change(state.log)
+        if updated is None:
+            return state
+        try:
+            token = store.write(LOG_DOCUMENT, updated.to_doc(), state.token)
+            return _LogState(updated, token)
+        except ConflictError as exc:
+            last = exc
+        except StoreError as exc:
+            if sleep is None:
+                raise
+            last = exc
+            sleep(delay)
+            delay = min(delay * 2, 5.0)
+        try:
+            state = _read_log(store)
+        except StoreError as exc:
+            if sleep is None:
+                raise
+            last = exc
+    raise StoreError(f"{LOG_DOCUMENT} keeps changing under this run ({last}): try again later")
+
+
 def _read_catalogue(store: DocumentStore) -> StoredCatalogue:
     found = store.read_bytes(CATALOGUE_DOCUMENT)
     if found is None:
@@ -390,13 +446,27 @@ def _read_catalogue(store: DocumentStore) -> StoredCatalogue:
     return StoredCatalogue.parse(*found)
 
 
-def _settle_stale(store: DocumentStore, state: _LogState, network: str, lease: int, moment: dt.datetime,
-                  write: bool) -> _LogState:
+def _refuse_handled_event(plog: PublishLog, event_id: str | None) -> None:
+    if event_id is None:
+        return
+    for entry in plog.entries:
+        if entry.event_id == event_id:
+            raise DuplicateEvent(
+                f"event {event_id} was already handled (photo {entry.photo_id}, {entry.status}): "
+                "the scheduler delivered it twice; not publishing again"
+            )
+
+
+def _settle_stale(store: DocumentStore, state: _LogState, options: PublishOptions, moment: dt.datetime,
+                  warnings: list[str]) -> _LogState:
     """Refuse if another publish holds a live lease; mark pending entries of dead runs unknown."""
+    network, lease = options.network, options.lease_seconds
     known = len(state.log.entries)
-    for _ in range(20):
-        pending = [(i, e) for i, e in enumerate(state.log.entries) if e.network == network and e.status == PENDING]
-        live = [e for _, e in pending if e.age(moment) < lease]
+
+    def settle(plog: PublishLog) -> PublishLog | None:
+        _refuse_handled_event(plog, options.event_id)
+        pending = [(i, e) for i, e in enumerate(plog.entries) if e.network == network and e.status == PENDING]
+        live = [e for _, e in pending if -FUTURE_TOLERANCE_SECONDS <= e.age(moment) < lease]
         if live:
             entry = live[0]
             raise AnotherRunActive(
@@ -404,60 +474,63 @@ def _settle_stale(store: DocumentStore, state: _LogState, network: str, lease: i
                 f"not posting. If no other run exists, wait {lease}s for its lease to expire"
             )
         # A run started with this one and posted while we settled: as at the claim, one post per start.
-        posted = [e for e in state.log.entries[known:] if e.network == network and e.status == PUBLISHED]
+        posted = [e for e in plog.entries[known:] if e.network == network and e.status == PUBLISHED]
         if posted:
             raise AnotherRunActive(
                 f"another publish posted photo {posted[0].photo_id} while this one started; not posting"
             )
-        if not pending or not write:
-            return state
-        updated = state.log
+        if not pending or options.dry_run:
+            return None
+        updated = plog
         for index, entry in pending:
+            if entry.age(moment) < 0:
+                warnings.append(
+                    f"photo {entry.photo_id} has been pending since {entry.updated_at}, which is in the future "
+                    "(a machine sharing this store has its clock wrong?): treating that run as dead"
+                )
             updated = updated.with_update(
                 index, status=UNKNOWN, updated_at=iso(moment),
                 reason=f"a publish started at {entry.started_at} never finished; it may have been posted",
             )
-        try:
-            token = store.write(LOG_DOCUMENT, updated.to_doc(), state.token)
-            return _LogState(updated, token)
-        except ConflictError:
-            state = _read_log(store)
-    raise StoreError(f"{LOG_DOCUMENT} keeps changing under this run: try again later")
+        return updated
+
+    return _update_log(store, state, settle, attempts=20)
 
 
-def _choose(options: PublishOptions, catalogue: StoredCatalogue, plog: PublishLog, rng: random.Random) -> Photo:
+def _choose(
+    options: PublishOptions,
+    catalogue: StoredCatalogue,
+    plog: PublishLog,
+    rng: random.Random,
+    skip: set[str] | frozenset[str] = frozenset(),
+) -> Photo:
     if options.photo_id is not None:
-        index = catalogue.index_of(options.photo_id)
-        if index is None:
-            raise UsageError(
-                f"photo {options.photo_id} is not in the catalogue: check the id, or run `pierrot sync` if it is new"
-            )
-        photo = catalogue.photo(index)
-        if not photo.is_photo:
-            raise UsageError(f"{options.photo_id} is a video: only photos can be published")
-        latest = plog.latest_for(photo.id, options.network)
-        blocked = {e.status for e in plog.entries if e.photo_id == photo.id and e.network == options.network}
-        if (PUBLISHED in blocked or UNKNOWN in blocked) and not options.force:
-            state = PUBLISHED if PUBLISHED in blocked else UNKNOWN
-            raise UsageError(
-                f"photo {photo.id} is already {state} on {options.network}"
-                f"{' (' + latest.post_url + ')' if latest and latest.post_url else ''}: add --force to post it again"
-            )
-        return photo
+        return _the_photo(options, catalogue, plog)
     if not len(catalogue):
         raise NothingToPublish("the catalogue is empty: run `pierrot sync` first")
     split = eligible_in(catalogue, plog, options.network, options.filters)
-    candidates = list(split.eligible)
+    candidates = [i for i in split.eligible if catalogue.ids[i] not in skip]
     while candidates:
         # Uniform among the eligible; a video (never written by sync, but possible by hand) is drawn again.
         photo = catalogue.photo(candidates.pop(rng.randrange(len(candidates))))
         if photo.is_photo:
             return photo
-    if split.eligible:
+    if skip and split.eligible:
+        raise NothingToPublish(
+            f"every remaining photo that was tried ({len(skip)}) is gone from Flickr: run `pierrot sync` to "
+            "drop them from the catalogue"
+        )
+    if split.eligible or split.photos == 0:
         raise NothingToPublish("the catalogue holds no photos (only videos): nothing to publish")
-    if split.photos == 0:
-        raise NothingToPublish("the catalogue holds no photos (only videos): nothing to publish")
+    states = plog.states(options.network)
+    unknown = sum(1 for pid in catalogue.ids if states.get(pid) == UNKNOWN)
     if split.published >= split.photos:
+        if unknown:
+            raise NothingToPublish(
+                f"no photo is left to post on {options.network}: {unknown} of the {split.photos} may or may not "
+                f"have been posted (unknown); check your account and settle them with `pierrot resolve` "
+                "(`pierrot history` lists them)"
+            )
         raise NothingToPublish(
             f"every photo in the catalogue ({split.photos}) has been published on {options.network}: "
             "nothing left to post"
@@ -466,6 +539,62 @@ def _choose(options: PublishOptions, catalogue: StoredCatalogue, plog: PublishLo
         f"the filters exclude all {split.filtered_out} unpublished photos "
         f"({split.published} of {split.photos} already published): loosen the [publish] filters or options"
     )
+
+
+def _the_photo(options: PublishOptions, catalogue: StoredCatalogue, plog: PublishLog) -> Photo:
+    """The photo ``--photo`` names, if it may be posted."""
+    assert options.photo_id is not None
+    index = catalogue.index_of(options.photo_id)
+    if index is None:
+        raise UsageError(
+            f"photo {options.photo_id} is not in the catalogue: check the id, or run `pierrot sync` if it is new"
+        )
+    photo = catalogue.photo(index)
+    if not photo.is_photo:
+        raise UsageError(f"{options.photo_id} is a video: only photos can be published")
+    state = plog.states(options.network).get(photo.id)
+    if state in (PUBLISHED, UNKNOWN) and not options.force:
+        latest = plog.latest_for(photo.id, options.network)
+        raise UsageError(
+            f"photo {photo.id} is already {state} on {options.network}"
+            f"{' (' + latest.post_url + ')' if latest and latest.post_url else ''}: add --force to post it again"
+        )
+    return photo
+
+
+def _texts(options: PublishOptions, photo: Photo, catalogue: StoredCatalogue, plog: PublishLog) -> Iterator[str]:
+    """The texts to try for ``photo``, best first, none equal to an earlier post's on this network."""
+    own = [e for e in plog.entries if e.photo_id == photo.id and e.network == options.network]
+    unsettled = [e for e in own if e.state == UNKNOWN and e.text]
+    if unsettled:
+        # An earlier attempt may have been posted: the same text again makes X's duplicate answer a proof.
+        yield unsettled[-1].text or ""
+    # Every text that is or may be on the network, but this photo's own unsettled ones (tried first, above).
+    used = {e.text for e in plog.entries if e.network == options.network and e.text is not None
+            and (e.status in BLOCKING or (e.reason or "").startswith(DUPLICATE_TEXT_REASON))
+            and (e.photo_id != photo.id or e.state in (PUBLISHED, FAILED))}
+    used |= _legacy_texts(options, photo, catalogue, plog)
+    for text in compose.compose_post_variants(photo, options.template, options.link):
+        if text not in used:
+            used.add(text)
+            yield text
+
+
+def _legacy_texts(options: PublishOptions, photo: Photo, catalogue: StoredCatalogue, plog: PublishLog) -> set[str]:
+    """Texts of posts logged before pierrot kept the text: recomposed for the photos titled like this one."""
+    title = photo.title or None
+    texts: set[str] = set()
+    legacy = [e for e in plog.entries if e.network == options.network and e.text is None
+              and e.status in BLOCKING and e.title == title and e.photo_id != photo.id]
+    for entry in legacy[-200:]:
+        index = catalogue.index_of(entry.photo_id)
+        if index is None:
+            continue
+        try:
+            texts.add(compose.compose_post(catalogue.photo(index), options.template, options.link))
+        except (DocumentError, ConfigError):
+            continue
+    return texts
 
 
 def publish(
@@ -483,22 +612,24 @@ def publish(
     run_id = uuid.uuid4().hex
     compose.validate_template(options.template, "PIERROT_PUBLISH_TEMPLATE")
     compose.validate_template(options.alt_template, "PIERROT_PUBLISH_ALT_TEMPLATE")
+    warnings: list[str] = []
 
     # 1. Read the log and the catalogue; a live lease means another run is publishing.
     state = _read_log(store)
+    _refuse_handled_event(state.log, options.event_id)
     catalogue = _read_catalogue(store)
-    state = _settle_stale(store, state, options.network, options.lease_seconds, now(), write=not options.dry_run)
+    state = _settle_stale(store, state, options, now(), warnings)
     seen = len(state.log.entries)
 
     # 2. Choose, download, upload: nothing public happens here.
-    photo = _choose(options, catalogue, state.log, rng)
-    text = compose.compose_post(photo, options.template, options.link)
-    alt = compose.compose_alt_text(photo, options.alt_template) if options.alt_text else None
     with tempfile.TemporaryDirectory(prefix="pierrot-") as workdir:
-        image = fetcher.fetch(photo, Path(workdir))
+        photo, image = _choose_and_fetch(options, catalogue, state.log, rng, fetcher, Path(workdir), warnings)
+        texts = _texts(options, photo, catalogue, state.log)
+        text = next(texts)
+        alt = compose.compose_alt_text(photo, options.alt_template) if options.alt_text else None
         report = PublishReport(
             photo, image.size_label, image.width, image.height, image.nbytes, text,
-            compose.weighted_length(text), alt, options.dry_run,
+            compose.weighted_length(text), alt, options.dry_run, warnings=warnings,
         )
         if options.output_dir is not None:
             report.saved_to = _keep_image(image, options.output_dir)
@@ -513,73 +644,138 @@ def publish(
 
     # 3. Claim the photo with a pending entry (a conditional write).
     moment = iso(now()) or ""
-    entry = LogEntry(photo.id, options.network, PENDING, run_id, moment, moment, title=photo.title or None)
+    entry = LogEntry(photo.id, options.network, PENDING, run_id, moment, moment, title=photo.title or None,
+                     text=text, event_id=options.event_id)
     state = _append_pending(store, state, entry, seen, options)
 
     # 4. Post, and record the outcome whatever it is.
-    try:
-        post = network.create_post(text, [media_id])
-    except PostRefused as exc:
-        _record(store, state, entry, sleep, now, status=FAILED, reason=str(exc))
-        raise
-    except DuplicatePost as exc:
-        _record(store, state, entry, sleep, now, status=PUBLISHED, reason=f"X refused it as duplicate content: {exc}")
-        raise PublishError(
-            f"X refused photo {photo.id} as a duplicate of an earlier post; it is recorded as published "
-            f"(use `pierrot resolve {photo.id} --not-posted` if it was not)"
-        ) from exc
-    except PostOutcomeUnknown as exc:
-        _record(store, state, entry, sleep, now, status=UNKNOWN, reason=str(exc))
-        raise PublishError(
-            f"{exc}; photo {photo.id} may or may not be posted and will not be posted again automatically: "
-            f"check your X account, then run `pierrot resolve {photo.id} --posted POST_ID` or `--not-posted`"
-        ) from exc
-    except BaseException as exc:
-        _record(store, state, entry, sleep, now, status=UNKNOWN, reason=f"unexpected failure while posting: {exc!r}")
-        raise
+    retried = False
+    while True:
+        try:
+            post = network.create_post(text, [media_id])
+            break
+        except PostRefused as exc:
+            _record(store, state, entry, sleep, now, status=FAILED, reason=str(exc), text=text)
+            raise
+        except DuplicatePost as exc:
+            if _may_be_posted(state.log, photo.id, options.network, run_id):
+                # This photo's earlier attempt ended unknown and X has this very text: that attempt was posted.
+                _record(store, state, entry, sleep, now, status=PUBLISHED, text=text,
+                        reason="X answered that this text is already posted: the earlier attempt went through")
+                report.notes.append(
+                    f"photo {photo.id} was already posted by an earlier attempt (X has its text); now recorded "
+                    "as published"
+                )
+                return report
+            nxt = None if retried else next(texts, None)
+            if nxt is None:
+                _record(store, state, entry, sleep, now, status=FAILED, text=text,
+                        reason=f"{DUPLICATE_TEXT_REASON} ({exc}); nothing was posted")
+                raise PublishError(
+                    f"X refused photo {photo.id} as a duplicate of an earlier post twice, with two different texts; "
+                    "nothing was posted and the photo stays eligible. Change [publish] template (add {date_taken} "
+                    "or {description}) if this keeps happening"
+                ) from exc
+            # A definite refusal: nothing was posted, so trying a distinct text is safe.
+            report.warnings.append(f"X already has the text {text!r} from a post pierrot does not know of; "
+                                   f"posting photo {photo.id} as {nxt!r} instead")
+            text, retried = nxt, True
+            state = _record(store, state, entry, sleep, now, status=PENDING, text=text)
+            report.text, report.text_weight = text, compose.weighted_length(text)
+        except PostOutcomeUnknown as exc:
+            _record(store, state, entry, sleep, now, status=UNKNOWN, reason=str(exc), text=text)
+            raise PublishError(
+                f"{exc}; photo {photo.id} may or may not be posted and will not be posted again automatically: "
+                f"check your X account, then run `pierrot resolve {photo.id} --posted POST_ID` or `--not-posted`"
+            ) from exc
+        except BaseException as exc:
+            _record(store, state, entry, sleep, now, status=UNKNOWN, text=text,
+                    reason=f"unexpected failure while posting: {exc!r}")
+            raise
     report.post = post
     _record(store, state, entry, sleep, now, status=PUBLISHED, post_id=post.id, post_url=post.url, reason=None,
-            posted=post)
+            text=text, posted=post)
     return report
 
 
+def _choose_and_fetch(
+    options: PublishOptions,
+    catalogue: StoredCatalogue,
+    plog: PublishLog,
+    rng: random.Random,
+    fetcher: ImageFetcher,
+    workdir: Path,
+    warnings: list[str],
+) -> tuple[Photo, FetchedImage]:
+    """Choose a photo and download it; a photo gone from Flickr since the last sync gives way to another."""
+    gone: set[str] = set()
+    for _ in range(MAX_PHOTO_TRIES):
+        photo = _choose(options, catalogue, plog, rng, gone)
+        try:
+            return photo, fetcher.fetch(photo, workdir)
+        except PhotoGone as exc:
+            if options.photo_id is not None:
+                raise
+            gone.add(photo.id)
+            warnings.append(f"{exc}; skipped it (the next `pierrot sync` drops it from the catalogue)")
+    raise ImageError(
+        f"{MAX_PHOTO_TRIES} photos in a row are gone from Flickr (deleted or made private since the last sync): "
+        "run `pierrot sync`, then publish again"
+    )
+
+
+def _may_be_posted(plog: PublishLog, photo_id: str, network: str, run_id: str) -> bool:
+    """True if an earlier attempt at this photo on this network ended unknown (it may have been posted)."""
+    return any(e.photo_id == photo_id and e.network == network and e.run_id != run_id and e.state == UNKNOWN
+               for e in plog.entries)
+
+
 def _keep_image(image: FetchedImage, directory: Path) -> Path:
+    """Copy the image into ``directory`` by a private temporary file and a rename, never through a symlink."""
+    target = directory / image.path.name
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        target = directory / image.path.name
-        shutil.copyfile(image.path, target)
+        fd, temporary = tempfile.mkstemp(prefix=".pierrot-", dir=directory)  # O_EXCL, mode 0600
+        try:
+            with os.fdopen(fd, "wb") as out, image.path.open("rb") as source:
+                shutil.copyfileobj(source, out)
+            # rename replaces a symlink at the target itself, never the file it points to
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
     except OSError as exc:
-        raise UsageError(f"cannot save the image in {directory}: {exc.strerror}") from None
+        raise UsageError(f"cannot save the image in {directory}: {exc.strerror or exc}") from None
     return target
 
 
 def _append_pending(
     store: DocumentStore, state: _LogState, entry: LogEntry, seen: int, options: PublishOptions
 ) -> _LogState:
-    for _ in range(10):
-        updated = state.log.with_entry(entry)
-        try:
-            token = store.write(LOG_DOCUMENT, updated.to_doc(), state.token)
-            return _LogState(updated, token)
-        except ConflictError:
-            state = _read_log(store)
-            newer = state.log.entries[seen:]
+    """Add our pending entry, unless another run claimed or posted since we read the log."""
+    first = True
+
+    def claim(plog: PublishLog) -> PublishLog | None:
+        nonlocal first, seen
+        if not first:
+            newer = plog.entries[seen:]
             if any(e.run_id == entry.run_id for e in newer):
-                # Our own write landed but its answer was lost (a retried conditional put sees 412).
-                return state
+                return None  # our own write landed but its answer was lost (a retried conditional put sees 412)
+            _refuse_handled_event(plog, options.event_id)
             for other in newer:
                 if other.network != options.network:
                     continue
                 if other.status == PENDING:
-                    raise AnotherRunActive(
-                        f"another publish claimed photo {other.photo_id} first; not posting"
-                    ) from None
+                    raise AnotherRunActive(f"another publish claimed photo {other.photo_id} first; not posting")
                 if other.status == PUBLISHED or other.photo_id == entry.photo_id:
                     raise AnotherRunActive(
                         f"another publish posted photo {other.photo_id} while this one prepared; not posting"
-                    ) from None
-            seen = len(state.log.entries)
-    raise StoreError(f"{LOG_DOCUMENT} keeps changing under this run: try again later")
+                    )
+            seen = len(plog.entries)
+        first = False
+        return plog.with_entry(entry)
+
+    return _update_log(store, state, claim)
 
 
 def _record(
@@ -592,33 +788,27 @@ def _record(
     status: str,
     posted: Post | None = None,
     **changes: Any,
-) -> None:
-    """Settle our pending entry; retried on conflicts, since losing this record could mean a double post."""
-    delay = 0.2
-    last: Exception | None = None
-    for _ in range(8):
-        index = state.log.find(entry.run_id, entry.photo_id, entry.network)
+) -> _LogState:
+    """Settle our pending entry; retried on conflicts and outages, since losing this record could mean a double post."""
+    if changes.get("reason"):
+        changes["reason"] = REDACT(str(changes["reason"]))
+
+    def settle(plog: PublishLog) -> PublishLog:
+        index = plog.find(entry.run_id, entry.photo_id, entry.network)
         if index is None:
             raise StoreError(f"the pending entry of photo {entry.photo_id} vanished from {LOG_DOCUMENT}")
-        updated = state.log.with_update(index, status=status, updated_at=iso(now()), **changes)
-        try:
-            store.write(LOG_DOCUMENT, updated.to_doc(), state.token)
-            return
-        except ConflictError as exc:
-            last = exc
-        except StoreError as exc:
-            last = exc
-            sleep(delay)
-            delay = min(delay * 2, 5.0)
-        try:
-            state = _read_log(store)
-        except StoreError as exc:
-            last = exc
-    where = f" as {posted.url}" if posted else ""
-    raise StoreError(
-        f"photo {entry.photo_id} was {'posted' + where if posted else 'attempted'} but {LOG_DOCUMENT} could not "
-        f"be updated ({last}); its entry stays pending and will be marked unknown, so it is never posted twice"
-    )
+        return plog.with_update(index, status=status, updated_at=iso(now()), **changes)
+
+    try:
+        return _update_log(store, state, settle, attempts=8, sleep=sleep)
+    except StoreError as exc:
+        if "vanished" in str(exc):
+            raise
+        where = f" as {posted.url}" if posted else ""
+        raise StoreError(
+            f"photo {entry.photo_id} was {'posted' + where if posted else 'attempted'} but {LOG_DOCUMENT} could not "
+            f"be updated ({exc}); its entry stays pending and will be marked unknown, so it is never posted twice"
+        ) from None
 
 
 # ==== status, history, resolve ==================================================================
@@ -653,14 +843,6 @@ class Status:
         }
 
 
-def _latest_by_photo(plog: PublishLog, network: str) -> dict[str, LogEntry]:
-    latest: dict[str, LogEntry] = {}
-    for entry in plog.entries:
-        if entry.network == network:
-            latest[entry.photo_id] = entry
-    return latest
-
-
 def status(store: DocumentStore, filters: Filters, *, network: str = "x", now: Clock = utc_now) -> Status:
     """Counts of the catalogue and the publish log."""
     meta_doc, _ = _read_doc(store, META_DOCUMENT)
@@ -669,16 +851,16 @@ def status(store: DocumentStore, filters: Filters, *, network: str = "x", now: C
     catalogue = StoredCatalogue.parse(*found) if found is not None else StoredCatalogue(None, [], [])
     plog = _read_log(store).log
     split = eligible_in(catalogue, plog, network, filters)
-    latest = _latest_by_photo(plog, network)
+    states = list(plog.states(network).values())
     moment = now()
-    published_times = [e.updated_at for e in plog.entries if e.network == network and e.status == PUBLISHED]
+    published_times = [e.updated_at for e in plog.entries if e.network == network and e.state == PUBLISHED]
     return Status(
         store=store.location,
         photos=split.photos,
-        published=sum(1 for e in latest.values() if e.status == PUBLISHED),
+        published=states.count(PUBLISHED),
         remaining=len(split.eligible),
-        unknown=sum(1 for e in latest.values() if e.status == UNKNOWN),
-        failed=sum(1 for e in latest.values() if e.status == FAILED),
+        unknown=states.count(UNKNOWN),
+        failed=states.count(FAILED),
         pending=[
             {"photo_id": e.photo_id, "since": e.updated_at, "age_seconds": int(e.age(moment))}
             for e in plog.pending(network)
@@ -748,30 +930,34 @@ def resolve(
     lease_seconds: int = 900,
     now: Clock = utc_now,
 ) -> LogEntry:
-    """Settle an unknown (or stale pending) entry: posted as ``posted``, or not posted if None."""
-    for _ in range(10):
-        state = _read_log(store)
-        index = None
-        for i in range(len(state.log.entries) - 1, -1, -1):
-            e = state.log.entries[i]
-            if e.photo_id == photo_id and e.network == network:
-                index = i
-                break
-        if index is None:
+    """Settle an unknown (or stale pending) entry: posted as ``posted``, or not posted if None.
+
+    The entry keeps the attempt's time (it is when the post was made, if it was); idempotent: a resolve whose
+    write landed but whose answer was lost finds the wanted state on its retry and succeeds."""
+    if posted is not None and not posted.isdigit():
+        raise UsageError(f"--posted {posted!r} is not a post id: give the digits at the end of the post's URL")
+    resolved: LogEntry | None = None
+
+    def settle(plog: PublishLog) -> PublishLog | None:
+        nonlocal resolved
+        own = [(i, e) for i, e in enumerate(plog.entries) if e.photo_id == photo_id and e.network == network]
+        if not own:
             raise UsageError(f"photo {photo_id} has no entry in the publish log for {network}")
-        entry = state.log.entries[index]
+        done = [e for _, e in own if e.resolved_at and _is_resolved_as(e, posted)]
+        if done:
+            resolved = done[-1]
+            return None
         moment = now()
-        if posted is not None and not posted.isdigit():
-            raise UsageError(f"--posted {posted!r} is not a post id: give the digits at the end of the post's URL")
-        if entry.status == PENDING and entry.age(moment) < lease_seconds:
+        settleable = [(i, e) for i, e in own if e.state in (UNKNOWN, PENDING)]
+        if not settleable:
+            state = plog.states(network).get(photo_id, own[-1][1].status)
+            raise UsageError(f"photo {photo_id} is {state}, not unknown: nothing to resolve")
+        index, entry = settleable[-1]
+        if entry.status == PENDING and 0 <= entry.age(moment) < lease_seconds:
             raise UsageError(
                 f"photo {photo_id} is pending in a publish that may still be running; try again in "
                 f"{int(lease_seconds - entry.age(moment))}s"
             )
-        # A post X refused as duplicate content is recorded published without a post id: settleable too.
-        unconfirmed = entry.status == PUBLISHED and entry.post_id is None
-        if entry.status not in (UNKNOWN, PENDING) and not unconfirmed:
-            raise UsageError(f"photo {photo_id} is {entry.status}, not unknown: nothing to resolve")
         if posted is not None:
             changes: dict[str, Any] = {
                 "status": PUBLISHED,
@@ -781,13 +967,19 @@ def resolve(
             }
         else:
             changes = {"status": FAILED, "reason": "resolved by hand: not posted"}
-        updated = state.log.with_update(index, updated_at=iso(moment), **changes)
-        try:
-            store.write(LOG_DOCUMENT, updated.to_doc(), state.token)
-            return updated.entries[index]
-        except ConflictError:
-            continue
-    raise StoreError(f"{LOG_DOCUMENT} keeps changing: try again later")
+        updated = plog.with_update(index, updated_at=entry.started_at, resolved_at=iso(moment), **changes)
+        resolved = updated.entries[index]
+        return updated
+
+    _update_log(store, _read_log(store), settle)
+    assert resolved is not None
+    return resolved
+
+
+def _is_resolved_as(entry: LogEntry, posted: str | None) -> bool:
+    if posted is None:
+        return entry.status == FAILED
+    return entry.status == PUBLISHED and entry.post_id == posted
 
 
 # ==== check =====================================================================================

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pierrot.domain import Photo, Size, newest_first
-from pierrot.errors import ConflictError, DocumentError, StoreError
+from pierrot.errors import ConflictError, DocumentError, DuplicatePost, StoreError
 from pierrot.ports import (
     DocumentStore,
     Encoded,
@@ -182,11 +182,16 @@ class FakeFetcher(ImageFetcher):
         self.fetched: list[str] = []
         self.fail: Exception | None = None
         self.paths: list[Path] = []
+        self.gone: set[str] = set()  # photos deleted on Flickr since the sync
 
     def fetch(self, photo: Photo, directory: Path) -> FetchedImage:
         self.calls += 1
         if self.fail is not None:
             raise self.fail
+        if photo.id in self.gone:
+            from pierrot.errors import PhotoGone
+
+            raise PhotoGone(f"photo {photo.id} is gone from Flickr (every size answers 404 or 410)")
         path = directory / f"{photo.id}_k.jpg"
         path.write_bytes(JPEG)
         self.fetched.append(photo.id)
@@ -207,6 +212,9 @@ class FakePublisher(Publisher):
         self.accepted: list[tuple[str, str]] = accepted if accepted is not None else []
         self.fail_at: dict[str, BaseException] = {}
         self.accept_then_fail: BaseException | None = None
+        # texts the account posted without pierrot (X refuses them too), and the texts X refused
+        self.outside_texts: set[str] = set()
+        self.refused: list[str] = []
         self._ids = itertools.count(1000)
 
     def _step(self, name: str) -> None:
@@ -227,6 +235,10 @@ class FakePublisher(Publisher):
 
     def create_post(self, text: str, media_ids: list[str]) -> Post:
         self._step("post")
+        # As X does: a text the account has posted before is refused, whatever the image; nothing is posted.
+        if any(earlier == text for _, earlier in self.accepted) or text in self.outside_texts:
+            self.refused.append(text)
+            raise DuplicatePost("X refused the post as duplicate content (403)")
         post_id = str(next(self._ids))
         self.accepted.append((post_id, text))
         if self.accept_then_fail is not None:

@@ -454,18 +454,6 @@ def test_a_refused_post_is_recorded_failed_and_tried_again_later() -> None:
     assert [e.status for e in log_of(store).entries] == [FAILED, PUBLISHED]
 
 
-def test_a_duplicate_is_recorded_as_published_and_not_tried_again() -> None:
-    store, publisher = make_store(photos(1)), FakePublisher()
-    publisher.fail_at["post"] = DuplicatePost("X: you already said that")
-
-    with pytest.raises(PublishError, match="recorded as published"):
-        publish(store, publisher)
-
-    assert statuses(store) == {make_photo(1).id: PUBLISHED}
-    with pytest.raises(NothingToPublish):
-        publish(store, publisher, now=at(60))
-
-
 def test_an_unclear_outcome_is_recorded_unknown_and_never_reposted_automatically() -> None:
     items = photos(1)
     store, publisher = make_store(items), FakePublisher()

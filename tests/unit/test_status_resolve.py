@@ -191,7 +191,8 @@ def test_resolving_an_unknown_post_as_posted_records_it_published() -> None:
     assert settled.status == PUBLISHED
     assert settled.post_id == "1234567890"
     assert settled.post_url == "https://x.com/i/web/status/1234567890"
-    assert settled.updated_at == stamp(0)
+    assert settled.updated_at == stamp(-3600)  # the attempt's time: when it was posted
+    assert settled.resolved_at == stamp(0)
     (recorded,) = log_of(store).entries
     assert recorded == settled
     with pytest.raises(NothingToPublish):
