@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -19,13 +21,20 @@ if TYPE_CHECKING:
     from pierrot.config import Settings
 
 # The service, the settings and logging are imported by the commands that use them, not here:
-# `pierrot --help` should cost little more than starting click.
+# `pierrot --help` should cost little more than starting click (its list of settings imports config.py alone).
 
 
-def _redact(text: str) -> str:
+def _clean(text: str, *, multiline: bool = False) -> str:
+    """What may reach the terminal: no secret, and no control character left to act on."""
     from pierrot.logs import REDACT as redactor
+    from pierrot.logs import printable
 
-    return redactor(text)
+    return printable(redactor(text), multiline=multiline)
+
+
+def _paint(text: str, **style: Any) -> str:
+    # https://no-color.org: any non-empty NO_COLOR means no colour, even on a terminal.
+    return text if os.environ.get("NO_COLOR") or not style else click.style(text, **style)
 
 
 class App:
@@ -36,6 +45,8 @@ class App:
         self._settings: Settings | None = None
         self.verbose = verbose
         self.quiet = quiet
+        # `check` reports the settings' problems as its own lines instead.
+        self.warn_about_settings = True
 
     @property
     def settings(self) -> Settings:
@@ -46,27 +57,43 @@ class App:
 
             redactor.add(settings.secrets())
             self._settings = settings
-            for line in settings.warnings:
-                self.warn(line)
+            if self.warn_about_settings:
+                for line in settings.warnings:
+                    self.warn(line)
         return self._settings
 
     def say(self, text: str = "", **style: Any) -> None:
+        """Success output: -q silences it."""
         if not self.quiet:
-            click.secho(_redact(text), **style)
+            click.echo(_paint(_clean(text), **style))
 
     def warn(self, text: str) -> None:
-        if not self.quiet:
-            click.echo(f"pierrot: warning: {_redact(text)}", err=True)
+        """A warning goes to stderr even with -q: under cron it is the only notice anyone gets."""
+        click.echo(f"pierrot: warning: {_clean(text)}", err=True)
 
 
 class PierrotGroup(click.Group):
     """Turns pierrot's exceptions into one clear line and the documented exit code."""
 
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Written only when help is shown; config.py is cheap to import, the service is never imported here.
+        from pierrot.config import LOCATION_SETTINGS, SPECS
+
+        rows = [(s.env, f"[{s.section}] {s.key}: {s.help}" + (" (secret)" if s.secret else "")) for s in SPECS]
+        rows += LOCATION_SETTINGS
+        with formatter.section("Settings (option, else environment variable, else config file [section] key)"):
+            formatter.write_dl(rows)
+        formatter.write_paragraph()
+        formatter.write_text(
+            "Defaults and details: the Settings section of README.md. Options that take a value more than "
+            "once: publish --include-tag, --exclude-tag and --license (repeat the option). NO_COLOR set: no colour."
+        )
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except PierrotError as exc:
-            click.echo(f"pierrot: error: {_redact(str(exc))}", err=True)
+            click.echo(f"pierrot: error: {_clean(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -82,9 +109,9 @@ class PierrotGroup(click.Group):
             if verbose:
                 import traceback
 
-                click.echo(_redact(traceback.format_exc()), err=True)
+                click.echo(_clean(traceback.format_exc(), multiline=True), err=True)
             click.echo(
-                f"pierrot: error: unexpected {type(exc).__name__}: {_redact(str(exc))}"
+                f"pierrot: error: unexpected {type(exc).__name__}: {_clean(str(exc))}"
                 + ("" if verbose else " (run with -v for details)"),
                 err=True,
             )
@@ -98,8 +125,8 @@ pass_app = click.make_pass_decorator(App)
 @click.option("--store", metavar="URL", help="s3://bucket[/prefix], file:///dir or a folder  [env: PIERROT_STORE]")
 @click.option("--config", "config_path", metavar="PATH", help="TOML config file  [env: PIERROT_CONFIG]")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens, including HTTP calls (secrets redacted).")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success (for cron).")
-@click.version_option(__version__, "--version", prog_name="pierrot")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success; warnings and errors still go to stderr.")
+@click.version_option(__version__, "-V", "--version", prog_name="pierrot")
 @click.pass_context
 def cli(ctx: click.Context, store: str | None, config_path: str | None, verbose: bool, quiet: bool) -> None:
     """Keep a catalogue of a Flickr photostream and post never-posted photos to X.
@@ -109,7 +136,7 @@ def cli(ctx: click.Context, store: str | None, config_path: str | None, verbose:
     from pierrot.config import load_settings
     from pierrot.logs import setup_logging
 
-    setup_logging(verbose=verbose, quiet=quiet)
+    setup_logging(verbose=verbose)
     ctx.obj = App(lambda: load_settings(cli={"store": store}, config_path=config_path), verbose=verbose, quiet=quiet)
 
 
@@ -148,12 +175,15 @@ def sync(app: App, full: bool) -> None:
 @click.option("--photo", "photo_id", metavar="ID", help="Publish this photo rather than a random one.")
 @click.option("--force", is_flag=True, help="With --photo: post it even if it was published before.")
 @click.option("--output", "output_dir", type=click.Path(file_okay=False, path_type=Path), help="Keep the image here.")
-@click.option("--include-tag", "include_tags", multiple=True, metavar="TAG", help="Only photos with any such tag.")
-@click.option("--exclude-tag", "exclude_tags", multiple=True, metavar="TAG", help="Never photos with such a tag.")
+@click.option("--include-tag", "include_tags", multiple=True, metavar="TAG",
+              help="Only photos with any such tag; repeatable.")
+@click.option("--exclude-tag", "exclude_tags", multiple=True, metavar="TAG",
+              help="Never photos with such a tag; repeatable.")
 @click.option("--taken-after", metavar="YYYY-MM-DD", help="Only photos taken on or after this date.")
 @click.option("--taken-before", metavar="YYYY-MM-DD", help="Only photos taken on or before this date.")
 @click.option("--uploaded-after", metavar="YYYY-MM-DD", help="Only photos uploaded on or after this date.")
-@click.option("--license", "licenses", multiple=True, metavar="ID", help="Only photos under this Flickr license id.")
+@click.option("--license", "licenses", multiple=True, metavar="ID",
+              help="Only photos under this Flickr license id; repeatable.")
 @click.option("--link/--no-link", default=None, help="Add the Flickr page link to the post (costs more on X).")
 @pass_app
 def publish(app: App, /, dry_run: bool, photo_id: str | None, force: bool, output_dir: Path | None,
@@ -172,6 +202,8 @@ def publish(app: App, /, dry_run: bool, photo_id: str | None, force: bool, outpu
         lambda: wiring.build_publisher(settings),
         wiring.publish_options(settings, photo_id=photo_id, force=force, dry_run=dry_run, output_dir=output_dir),
     )
+    for line in report.warnings:
+        app.warn(line)
     if not dry_run:
         app.say(report.post.url if report.post else "")
         return
@@ -180,13 +212,14 @@ def publish(app: App, /, dry_run: bool, photo_id: str | None, force: bool, outpu
     app.say(f"page:      {photo.page_url}")
     app.say(f"size:      {report.size_label} ({report.width}x{report.height}), {report.nbytes:,} bytes")
     app.say(f"text:      {report.text_weight}/280 weighted characters")
-    for line in report.text.splitlines():
+    for line in report.text.split("\n"):
         app.say(f"  {line}")
     if report.alt_text is None:
         app.say("alt text:  (switched off)")
     else:
         app.say(f"alt text:  {len(report.alt_text)}/1000 characters")
-        app.say(f"  {report.alt_text}")
+        for line in report.alt_text.split("\n"):
+            app.say(f"  {line}")
     if report.saved_to:
         app.say(f"saved to:  {report.saved_to}")
     app.say("dry run: nothing was posted or written")
@@ -220,7 +253,7 @@ def status(app: App, as_json: bool) -> None:
         ("last publish", _when(state.last_publish)),
     ]
     for key, value in rows:
-        click.echo(f"{key + ':':<14}{value}")
+        click.echo(f"{key + ':':<14}{_clean(value)}")
 
 
 @cli.command()
@@ -233,17 +266,19 @@ def history(app: App, as_json: bool, limit: int | None) -> None:
 
     items = service.history(wiring.build_store(app.settings), limit=limit)
     if as_json:
-        click.echo(json.dumps([i.to_dict() for i in items], indent=2, ensure_ascii=False))
+        from pierrot.logs import printable_json
+
+        click.echo(printable_json(json.dumps([i.to_dict() for i in items], indent=2, ensure_ascii=False)))
         return
     if not items:
         click.echo("the publish log is empty")
         return
     colours = {"published": "green", "failed": "yellow", "unknown": "red", "pending": "cyan"}
     for item in items:
-        title = (item.title or "(untitled)")[:40]
-        where = item.post_url or (item.reason or "")
-        status_cell = click.style(f"{item.status:<10}", fg=colours.get(item.status))
-        click.echo(f"{item.when:<21}{item.photo_id:<14}{status_cell}{title:<42}{where}")
+        title = _clean(item.title or "(untitled)")[:40]
+        where = _clean(item.post_url or (item.reason or ""))
+        status_cell = _paint(f"{_clean(item.status):<10}", fg=colours.get(item.status))
+        click.echo(f"{_clean(item.when):<21}{_clean(item.photo_id):<14}{status_cell}{title:<42}{where}")
 
 
 @cli.command()
@@ -253,18 +288,43 @@ def check(app: App, no_x: bool) -> None:
     """Verify the setup without changing anything; exit 0 only if every check passes."""
     from pierrot import service, wiring
 
+    app.warn_about_settings = False
     results = service.run_checks(wiring.build_checks(app.settings, with_x=not no_x))
     width = max(len(r.name) for r in results) + 2
     for result in results:
-        mark = click.style("ok  ", fg="green") if result.ok else click.style("FAIL", fg="red", bold=True)
-        click.echo(f"{mark} {result.name:<{width}}{_redact(result.detail)}")
+        mark = _paint("ok  ", fg="green") if result.ok else _paint("FAIL", fg="red", bold=True)
+        click.echo(f"{mark} {_clean(result.name):<{width}}{_clean(result.detail)}")
     if not all(r.ok for r in results):
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 
+# A post's address as X shows or shares it: x.com or twitter.com, /i/web/status/ID or /USER/status/ID, any tail.
+_POST_HOSTS = {f"{sub}{domain}" for sub in ("", "www.", "mobile.") for domain in ("x.com", "twitter.com")}
+_POST_PATH = re.compile(r"/(?:i/web|i|[A-Za-z0-9_]+)/status(?:es)?/([0-9]+)(?:/.*)?")
+
+
+def _post_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The post id in ``value``: the id itself, or the post's URL."""
+    if value is None:
+        return None
+    text = value.strip()
+    if re.fullmatch(r"[0-9]+", text):
+        return text
+    parts = urlsplit(text if "://" in text else f"https://{text}")
+    if parts.scheme in ("http", "https") and (parts.hostname or "") in _POST_HOSTS:
+        found = _POST_PATH.fullmatch(parts.path)
+        if found:
+            return found.group(1)
+    raise click.BadParameter(
+        f"{value!r} is not a post id nor a post's URL: give the digits at the end of the post's URL, or the URL "
+        "itself (https://x.com/you/status/123...)"
+    )
+
+
 @cli.command()
 @click.argument("photo_id")
-@click.option("--posted", "post_id", metavar="POST_ID", help="It was posted, as this post id.")
+@click.option("--posted", "post_id", metavar="POST_ID|URL", callback=_post_id,
+              help="It was posted, as this post (its id or its URL).")
 @click.option("--not-posted", is_flag=True, help="It was not posted: make the photo eligible again.")
 @pass_app
 def resolve(app: App, photo_id: str, post_id: str | None, not_posted: bool) -> None:

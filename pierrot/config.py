@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import ipaddress
 import os
 import re
 import stat
 import sys
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from pierrot.domain import Filters
 from pierrot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pierrot.domain import Filters
+
+# This module is imported by `pierrot --help` (for the list of settings): keep its imports cheap.
 
 DEFAULT_FLICKR_API_URL = "https://api.flickr.com/services/rest/"
 DEFAULT_X_API_URL = "https://api.x.com"
@@ -52,7 +59,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("flickr_user", "PIERROT_FLICKR_USER", "flickr", "user",
          help="the photostream: an NSID, a username or the path alias of its URL"),
     Spec("flickr_api_url", "PIERROT_FLICKR_API_URL", "flickr", "api_url", default=DEFAULT_FLICKR_API_URL,
-         help="Flickr REST endpoint (for testing against a fake)"),
+         help="Flickr REST endpoint; https, or http on loopback only (for testing against a fake)"),
     Spec("image_hosts", "PIERROT_FLICKR_IMAGE_HOSTS", "flickr", "image_hosts", kind="list",
          help="image hosts allowed besides Flickr's own (host or scheme://host:port; for testing)"),
     Spec("x_api_key", "PIERROT_X_API_KEY", "x", "api_key", secret=True, help="X API key (consumer key)"),
@@ -61,7 +68,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("x_access_token_secret", "PIERROT_X_ACCESS_TOKEN_SECRET", "x", "access_token_secret", secret=True,
          help="X access token secret"),
     Spec("x_api_url", "PIERROT_X_API_URL", "x", "api_url", default=DEFAULT_X_API_URL,
-         help="X API base URL (for testing against a fake)"),
+         help="X API base URL for every X call; https, or http on loopback only (for testing against a fake)"),
     Spec("template", "PIERROT_PUBLISH_TEMPLATE", "publish", "template", default=DEFAULT_TEMPLATE,
          help="post text: {title} {description} {url} {date_taken} {year} {tags}"),
     Spec("alt_template", "PIERROT_PUBLISH_ALT_TEMPLATE", "publish", "alt_template", default=DEFAULT_ALT_TEMPLATE,
@@ -89,10 +96,25 @@ SPECS: tuple[Spec, ...] = (
 )
 SPECS_BY_ATTR = {s.attr: s for s in SPECS}
 
+CONFIG_ENV = "PIERROT_CONFIG"
+ENV_FILE_ENV = "PIERROT_ENV_FILE"
+# Settings that say where the others are, so they have no place in the config file.
+LOCATION_SETTINGS: tuple[tuple[str, str], ...] = (
+    (CONFIG_ENV, "the config file (default ~/.config/pierrot/config.toml)"),
+    (ENV_FILE_ENV, "the env file your cron line or unit reads, checked by `check` (default ~/.config/pierrot/env)"),
+)
+# Names whose value in an env file is a secret: the file must then be readable by its owner alone.
+SECRET_ENV_NAMES = frozenset({s.env for s in SPECS if s.secret} | {"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
+
 
 def default_config_path(env: Mapping[str, str]) -> Path:
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "pierrot" / "config.toml"
+
+
+def default_env_file(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "pierrot" / "env"
 
 
 def default_store(env: Mapping[str, str]) -> str:
@@ -147,6 +169,10 @@ class Settings:
     warnings: list[str] = field(default_factory=list)
     verbose: bool = False
     quiet: bool = False
+    # What `pierrot check` fails on (each also among the warnings): unknown keys, secrets open to others.
+    config_problems: list[str] = field(default_factory=list)
+    env_file: Path | None = None
+    env_file_problems: list[str] = field(default_factory=list)
 
     def __getattr__(self, name: str) -> Any:
         values = self.__dict__.get("values")
@@ -158,15 +184,25 @@ class Settings:
     def store_location(self) -> StoreLocation:
         return parse_store(str(self.values["store"]), self.origins.get("store", "PIERROT_STORE"))
 
+    def missing(self, *attrs: str) -> list[str]:
+        """The settings among ``attrs`` that have no value, in the order given."""
+        return [attr for attr in dict.fromkeys(attrs) if not self.values.get(attr)]
+
     def require(self, *attrs: str) -> None:
-        """Fail with exit code 2 naming the first missing setting and how to set it."""
-        for attr in attrs:
-            if not self.values.get(attr):
-                spec = SPECS_BY_ATTR[attr]
-                raise ConfigError(
-                    f"{spec.env} is not set: export {spec.env}=... or set {spec.key} in the [{spec.section}] "
-                    f"section of {self.config_path}"
-                )
+        """Fail with exit code 2 naming every missing setting among ``attrs`` and how to set it."""
+        missing = [SPECS_BY_ATTR[attr] for attr in self.missing(*attrs)]
+        if len(missing) == 1:
+            (spec,) = missing
+            raise ConfigError(
+                f"{spec.env} is not set: export {spec.env}=... or set {spec.key} in the [{spec.section}] "
+                f"section of {self.config_path}"
+            )
+        if missing:
+            each = ", ".join(f"{s.env} (or {s.key} in [{s.section}])" for s in missing)
+            raise ConfigError(
+                f"{len(missing)} settings are not set: {each}; set each in the environment (NAME=value in the "
+                f"env file) or in the config file {self.config_path}"
+            )
 
     def secrets(self) -> list[str]:
         """The secret values in use, for redaction."""
@@ -174,6 +210,8 @@ class Settings:
 
     @property
     def filters(self) -> Filters:
+        from pierrot.domain import Filters
+
         return Filters(
             include_tags=tuple(self.values.get("include_tags") or ()),
             exclude_tags=tuple(self.values.get("exclude_tags") or ()),
@@ -200,7 +238,7 @@ class Settings:
         for attr, value in changes.items():
             values[attr] = value
             origins[attr] = f"--{attr.replace('_', '-')}"
-        return Settings(values, origins, self.config_path, self.config_loaded, self.warnings, self.verbose, self.quiet)
+        return replace(self, values=values, origins=origins)
 
 
 def _convert(spec: Spec, raw: Any, origin: str) -> Any:
@@ -284,6 +322,78 @@ def _normalise_store_keys(config: dict[str, Any], path: Path) -> dict[str, Any]:
     return config
 
 
+def _unknown_keys(config: Mapping[str, Any], path: Path) -> list[str]:
+    """One line per key of the config file that names no setting, with the likely meant one."""
+    sections = {s.section for s in SPECS}
+    problems = []
+    for section, table in config.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"config file {path}: {section!r} must be a [section], not a bare value")
+        if section not in sections:
+            close = difflib.get_close_matches(section, sections, n=1)
+            hint = f" (did you mean [{close[0]}]?)" if close else ""
+            problems.append(f"config file {path}: unknown section [{section}]{hint}; its settings are ignored")
+            continue
+        keys = [s.key for s in SPECS if s.section == section]
+        for key in table:
+            if key not in keys:
+                close = difflib.get_close_matches(key, keys, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(f"config file {path}: unknown setting {key!r} in [{section}]{hint}; it is ignored")
+    return problems
+
+
+def _open_to_others(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+    except OSError:
+        return False
+
+
+def _env_file_problems(path: Path, explicit: bool) -> list[str]:
+    """Why the env file a cron line sources is unsafe: it holds secrets and others may read it."""
+    if not path.exists():
+        return [f"env file {path} ({ENV_FILE_ENV}) does not exist"] if explicit else []
+    if not _open_to_others(path):
+        return []
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        return [f"env file {path} cannot be read: {exc.strerror}"]
+    names = []
+    for line in lines:
+        name, sep, value = line.strip().removeprefix("export ").partition("=")
+        if sep and name.strip() in SECRET_ENV_NAMES and value.strip().strip("'\"") and name.strip() not in names:
+            names.append(name.strip())
+    if not names:
+        return []
+    return [f"env file {path} holds secrets ({', '.join(names)}) and is readable by others: run `chmod 600 {path}`"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_api_url(spec: Spec, url: str, origin: str) -> None:
+    """An API URL carries keys and signed requests: https, or plain http to this machine only."""
+    name = spec.env if origin in (spec.env, "default") else f"{origin} ({spec.env})"
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigError(f"{name}={url!r} is not an http(s) URL")
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return
+    if not _is_loopback(parts.hostname or ""):
+        raise ConfigError(
+            f"{name}={url!r} would send credentials in cleartext: use https:// (plain http is allowed only on "
+            f"loopback: localhost, 127.0.0.0/8, [::1])"
+        )
+
+
 def load_settings(
     cli: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
@@ -293,19 +403,12 @@ def load_settings(
     """Resolve every setting by precedence: option, environment, config file, default."""
     env = os.environ if env is None else env
     cli = {k: v for k, v in (cli or {}).items() if v is not None}
-    explicit = config_path is not None or bool(env.get("PIERROT_CONFIG"))
-    path = Path(config_path or env.get("PIERROT_CONFIG") or default_config_path(env)).expanduser()
+    explicit = config_path is not None or bool(env.get(CONFIG_ENV))
+    path = Path(config_path or env.get(CONFIG_ENV) or default_config_path(env)).expanduser()
     config, loaded = _read_config(path, explicit)
-    warnings: list[str] = []
 
     config = _normalise_store_keys(config, path)
-    known = {(s.section, s.key) for s in SPECS}
-    for section, table in config.items():
-        if not isinstance(table, dict):
-            raise ConfigError(f"config file {path}: {section!r} must be a [section], not a bare value")
-        for key in table:
-            if (section, key) not in known:
-                warnings.append(f"config file {path}: unknown setting {key!r} in [{section}] (ignored)")
+    config_problems = _unknown_keys(config, path)
 
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
@@ -323,22 +426,17 @@ def load_settings(
         values[spec.attr] = _convert(spec, raw, origin)
         origins[spec.attr] = origin
 
-    if loaded and any(config.get(s.section, {}).get(s.key) for s in SPECS if s.secret):
-        try:
-            mode = path.stat().st_mode
-        except OSError:
-            mode = 0
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            warnings.append(
-                f"config file {path} holds secrets and is readable by others: run `chmod 600 {path}`"
-            )
+    if (loaded and any(config.get(s.section, {}).get(s.key) for s in SPECS if s.secret)
+            and _open_to_others(path)):
+        config_problems.append(f"config file {path} holds secrets and is readable by others: run `chmod 600 {path}`")
+    env_file = Path(env.get(ENV_FILE_ENV) or default_env_file(env)).expanduser()
+    env_file_problems = _env_file_problems(env_file, explicit=bool(env.get(ENV_FILE_ENV)))
 
-    settings = Settings(values, origins, path, loaded, warnings)
+    settings = Settings(values, origins, path, loaded, config_problems + env_file_problems,
+                        config_problems=config_problems, env_file=env_file, env_file_problems=env_file_problems)
     parse_store(str(values["store"]), origins["store"] if origins["store"] != "default" else "PIERROT_STORE")
     for url_attr in ("flickr_api_url", "x_api_url"):
-        url = str(values[url_attr])
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise ConfigError(f"{SPECS_BY_ATTR[url_attr].env}={url!r} is not an http(s) URL")
+        _check_api_url(SPECS_BY_ATTR[url_attr], str(values[url_attr]), origins[url_attr])
     # Forgiving about how a base URL is written: a bare Flickr host means its REST path, and an X base
     # given with its version ("…/2") means the host.
     flickr_url = str(values["flickr_api_url"])
@@ -346,7 +444,7 @@ def load_settings(
         values["flickr_api_url"] = flickr_url.rstrip("/") + "/services/rest/"
     values["x_api_url"] = re.sub(r"(/2)?/*$", "", str(values["x_api_url"]))
     if warn is not None:
-        for line in warnings:
+        for line in settings.warnings:
             warn(line)
     return settings
 

@@ -1,8 +1,9 @@
-"""Logging to stderr that never shows a secret, whatever a library logs at debug level."""
+"""Logging to stderr that never shows a secret nor a terminal escape, whatever a library logs at debug level."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from urllib.parse import quote
@@ -40,14 +41,40 @@ class Redactor:
 
 REDACT = Redactor()
 
+# What a terminal acts on rather than shows: C0 and C1 controls (ESC among them), DEL, and the bidirectional
+# controls that reorder what follows. Text from Flickr, X or a document must not clear a screen, set a window
+# title or make a line read backwards.
+_CONTROLS = "\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNPRINTABLE = re.compile(f"[\n{_CONTROLS}]")
+_UNPRINTABLE_KEEPING_LINES = re.compile(f"[{_CONTROLS}]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(text: str, *, multiline: bool = False) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``, ``\\u202e``); newlines kept if multiline."""
+    pattern = _UNPRINTABLE_KEEPING_LINES if multiline else _UNPRINTABLE
+    return pattern.sub(_visible, text)
+
+
+def printable_json(text: str) -> str:
+    """JSON text (from ``json.dumps``) with every control character as a ``\\uXXXX`` escape."""
+    # json.dumps escapes C0 controls by itself, but with ensure_ascii=False lets DEL, C1 and bidi through raw.
+    return _UNPRINTABLE_KEEPING_LINES.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
 
 class _RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return REDACT(super().format(record))
+        return printable(REDACT(super().format(record)), multiline=True)
 
 
-def setup_logging(*, verbose: bool, quiet: bool) -> None:
-    """Send log lines to stderr: warnings by default, everything with -v, errors only with -q."""
+def setup_logging(*, verbose: bool) -> None:
+    """Send log lines to stderr: warnings (with -q too, so cron sees them), everything with -v."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_pierrot", False):
@@ -56,7 +83,7 @@ def setup_logging(*, verbose: bool, quiet: bool) -> None:
     handler._pierrot = True  # type: ignore[attr-defined]
     handler.setFormatter(_RedactingFormatter("pierrot: %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
-    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    level = logging.DEBUG if verbose else logging.WARNING
     root.setLevel(level)
     logging.getLogger("pierrot").setLevel(level)
     for name in _CHATTY:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pierrot.config import Settings
+from pierrot.config import SPECS_BY_ATTR, Settings
 from pierrot.errors import ConfigError
 from pierrot.ports import DocumentStore, ImageFetcher, PhotoSource, Publisher
 from pierrot.service import PublishOptions
@@ -68,32 +68,46 @@ def build_checks(settings: Settings, *, with_x: bool) -> list[tuple[str, Callabl
     from pierrot import service
 
     def required() -> str:
-        settings.require(*FLICKR_SETTINGS)
-        if with_x:
-            settings.require(*X_SETTINGS)
+        # Every missing setting in one line: a first run should not be a fix-one-rerun loop.
+        settings.require(*FLICKR_SETTINGS, *(X_SETTINGS if with_x else ()))
         return "every required setting is present"
 
     def config_file() -> str:
+        # An unknown key is most often a typo, and a typo means a setting silently not applied.
+        if settings.config_problems:
+            raise ConfigError("; ".join(settings.config_problems))
         if not settings.config_loaded:
             return f"{settings.config_path} absent (settings from the environment)"
-        problems = [w for w in settings.warnings if "readable by others" in w]
-        if problems:
-            raise ConfigError(problems[0])
-        return f"{settings.config_path} readable by you alone"
+        return f"{settings.config_path} has only known settings, and no secret others can read"
+
+    def env_file() -> str:
+        if settings.env_file_problems:
+            raise ConfigError("; ".join(settings.env_file_problems))
+        if settings.env_file is None or not settings.env_file.exists():
+            return f"{settings.env_file} absent (nothing to check)"
+        return f"{settings.env_file} holds no secret others can read"
+
+    def untried(attrs: tuple[str, ...]) -> None:
+        # The "settings" line already names what is missing and how to set it: say so once.
+        missing = settings.missing(*attrs)
+        if missing:
+            raise ConfigError(f"not tried without {', '.join(SPECS_BY_ATTR[a].env for a in missing)}")
 
     def flickr() -> str:
-        settings.require(*FLICKR_SETTINGS)
+        untried(FLICKR_SETTINGS)
         return service.check_flickr(build_source(settings), settings.flickr_user)
 
     def store() -> str:
         return service.check_documents(build_store(settings))
 
     def x() -> str:
+        untried(X_SETTINGS)
         return f"credentials accepted for @{build_publisher(settings).whoami()}"
 
     probes: list[tuple[str, Callable[[], str]]] = [
         ("settings", required),
         ("config file", config_file),
+        ("env file", env_file),
         ("flickr", flickr),
         ("store", store),
     ]

@@ -381,3 +381,248 @@ def test_resolve_wants_a_post_id_of_digits(world: World) -> None:
     result = run("resolve", pid, "--posted", "abc def")
     assert result.exit_code == 2 and "post id" in result.stderr
     assert world.log()["entries"][0]["status"] == "unknown"
+
+
+# ---- API URLs: https only ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["PIERROT_FLICKR_API_URL", "PIERROT_X_API_URL"])
+def test_a_plain_http_api_url_off_this_machine_exits_2_naming_the_setting(world: World, name: str) -> None:
+    result = run("status", env={name: "http://api.example.com/"})
+    assert result.exit_code == 2
+    assert name in result.stderr and "https" in result.stderr
+    assert "Traceback" not in result.output
+
+
+# ---- nothing printed acts on the terminal --------------------------------------------------------
+
+HOSTILE = "Boats\x1b]0;owned\x07\x1b[2J\u202eevil\x9b\x7f"
+
+
+def assert_inert(text: str) -> None:
+    for char in ("\x1b", "\x07", "\u202e", "\x9b", "\x7f"):
+        assert char not in text, repr(text)
+
+
+def test_titles_with_terminal_escapes_are_shown_escaped(world: World) -> None:
+    world.flickr.items = [make_photo(1, title=HOSTILE)]
+    run("sync")
+    dry = run("publish", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert_inert(dry.output)
+    assert "\\x1b]0;owned\\x07" in dry.stdout and "\\u202e" in dry.stdout
+    assert run("publish").exit_code == 0
+    history = run("history")
+    assert_inert(history.output)
+    assert "Boats\\x1b" in history.stdout
+    as_json = run("history", "--json")
+    assert_inert(as_json.output)
+    assert json.loads(as_json.stdout)[0]["title"] == HOSTILE, "the JSON still carries the exact title"
+
+
+def test_an_error_line_from_flickr_cannot_clear_the_screen(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pierrot.errors import FlickrError
+
+    def refuse(nsid: str) -> Any:
+        raise FlickrError(f"Flickr said: {HOSTILE}\nsecond line")
+
+    monkeypatch.setattr(world.flickr, "summary", refuse)
+    result = run("sync")
+    assert result.exit_code == 1
+    assert_inert(result.output)
+    assert result.stderr.count("\n") == 1, "one error, one line"
+    assert "\\x1b[2J" in result.stderr
+
+
+def test_status_and_check_show_a_hostile_store_path_escaped(world: World, tmp_path: Path) -> None:
+    store = tmp_path / "st\x1b[2Jore"
+    assert run("--store", str(store), "sync").exit_code == 0
+    for args in (("status",), ("check", "--no-x")):
+        result = run("--store", str(store), *args)
+        assert result.exit_code == 0, result.output
+        assert_inert(result.output)
+        assert "st\\x1b[2Jore" in result.stdout
+
+
+# ---- -q hides success, never warnings; check fails on what would go unnoticed --------------------
+
+
+def test_quiet_still_prints_warnings(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "pierrot.toml"
+    key = SECRETS["PIERROT_FLICKR_API_KEY"]
+    config.write_text(f'[publish]\ntempalte = "{{title}} ({{year}})"\n[flickr]\napi_key = "{key}"\n')
+    config.chmod(0o644)
+    monkeypatch.delenv("PIERROT_FLICKR_API_KEY")
+    result = run("-q", "--config", str(config), "sync")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "'tempalte'" in result.stderr and "did you mean 'template'" in result.stderr
+    assert "chmod 600" in result.stderr
+    assert SECRETS["PIERROT_FLICKR_API_KEY"] not in result.output
+
+
+def test_check_fails_on_an_unknown_key_in_the_config_file(world: World, tmp_path: Path) -> None:
+    run("sync")
+    config = tmp_path / "pierrot.toml"
+    config.write_text('[publish]\ntempalte = "{title}"\n')
+    config.chmod(0o600)
+    result = run("--config", str(config), "check", "--no-x")
+    assert result.exit_code == 1
+    assert "FAIL" in result.stdout and "'tempalte'" in result.stdout and "'template'" in result.stdout
+    assert result.stderr == "", "check says it once, as a FAIL line"
+
+
+def env_file(path: Path, mode: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# pierrot\nPIERROT_FLICKR_USER=someone\nexport PIERROT_X_API_KEY=x-key-SECRET-3333\n")
+    path.chmod(mode)
+    return path
+
+
+def test_check_fails_on_an_env_file_with_secrets_others_can_read(world: World, tmp_path: Path) -> None:
+    run("sync")
+    path = env_file(tmp_path / "config" / "pierrot" / "env", 0o644)
+    result = run("check", "--no-x")
+    assert result.exit_code == 1
+    assert str(path) in result.stdout and "PIERROT_X_API_KEY" in result.stdout and "chmod 600" in result.stdout
+    assert "x-key-SECRET-3333" not in result.output
+    quiet_sync = run("-q", "sync")
+    assert quiet_sync.exit_code == 0 and "chmod 600" in quiet_sync.stderr, "every run warns, -q or not"
+    path.chmod(0o600)
+    assert run("check", "--no-x").exit_code == 0
+    assert run("-q", "sync").stderr == ""
+
+
+def test_check_reads_the_env_file_pierrot_env_file_names(world: World, tmp_path: Path) -> None:
+    run("sync")
+    path = env_file(tmp_path / "elsewhere.env", 0o640)
+    result = run("check", "--no-x", env={"PIERROT_ENV_FILE": str(path)})
+    assert result.exit_code == 1 and str(path) in result.stdout
+    missing = run("check", "--no-x", env={"PIERROT_ENV_FILE": str(tmp_path / "nope.env")})
+    assert missing.exit_code == 1 and "nope.env" in missing.stdout
+
+
+# ---- --help, -V, NO_COLOR ------------------------------------------------------------------------
+
+
+def test_help_lists_every_setting_and_the_repeatable_options() -> None:
+    from pierrot.config import SPECS
+
+    text = run("--help").stdout
+    for spec in SPECS:
+        assert spec.env in text, spec.env
+    assert "PIERROT_CONFIG" in text and "PIERROT_ENV_FILE" in text
+    assert "--include-tag" in text and "--license" in text
+    assert "repeatable" in run("publish", "--help").stdout
+
+
+def test_dash_capital_v_prints_the_version() -> None:
+    from pierrot import __version__
+
+    result = run("-V")
+    assert result.exit_code == 0 and __version__ in result.stdout
+
+
+def test_help_does_not_import_the_service() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom pierrot.cli import cli\n"
+        "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pierrot.') and m not in "
+        "('pierrot.cli', 'pierrot.config', 'pierrot.errors')), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "PIERROT_PUBLISH_TEMPLATE" in done.stdout
+    assert done.stderr.strip() == "[]", done.stderr
+
+
+def test_no_color_means_no_colour_even_on_a_terminal(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    run("sync")
+    run("publish")
+    for args in (("history",), ("check", "--no-x")):
+        coloured = CliRunner().invoke(cli, list(args), color=True)
+        assert "\x1b[" in coloured.stdout, "the test's terminal does take colour"
+        plain = CliRunner().invoke(cli, list(args), color=True, env={"NO_COLOR": "1"})
+        assert plain.exit_code == 0
+        assert "\x1b[" not in plain.stdout
+
+
+# ---- check names every missing setting at once ---------------------------------------------------
+
+
+def test_check_names_every_missing_setting_in_one_line(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PIERROT_FLICKR_USER", "PIERROT_X_API_KEY", "PIERROT_X_ACCESS_TOKEN_SECRET"):
+        monkeypatch.delenv(name)
+    result = run("check")
+    assert result.exit_code == 1
+    (line,) = [ln for ln in result.stdout.splitlines() if " settings " in ln]
+    assert "FAIL" in line
+    for name, key in (("PIERROT_FLICKR_USER", "user in [flickr]"), ("PIERROT_X_API_KEY", "api_key in [x]"),
+                      ("PIERROT_X_ACCESS_TOKEN_SECRET", "access_token_secret in [x]")):
+        assert name in line and key in line
+
+
+# ---- resolve takes the post's URL too ------------------------------------------------------------
+
+
+@pytest.fixture
+def unknown_photo(world: World) -> str:
+    run("sync")
+    world.publisher_setup = {"post": PostOutcomeUnknown("X answered 503")}
+    run("publish")
+    return str(world.log()["entries"][0]["photo_id"])
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "1234567890123456789",
+        "https://x.com/i/web/status/1234567890123456789",
+        "https://x.com/someone_photos/status/1234567890123456789?s=20",
+        "https://twitter.com/someone/status/1234567890123456789",
+        "https://mobile.twitter.com/someone/status/1234567890123456789/photo/1",
+        "x.com/someone/status/1234567890123456789",
+    ],
+)
+def test_resolve_takes_the_post_id_or_its_url(world: World, unknown_photo: str, given: str) -> None:
+    result = run("resolve", unknown_photo, "--posted", given)
+    assert result.exit_code == 0, result.output
+    entry = world.log()["entries"][0]
+    assert entry["status"] == "published" and entry["post_id"] == "1234567890123456789"
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "https://example.com/someone/status/123",
+        "https://x.com/someone",
+        "https://x.com/someone/status/abc",
+        "ftp://x.com/i/web/status/123",
+        "https://x.com.evil.example/i/web/status/123",
+        "١٢٣",
+    ],
+)
+def test_resolve_refuses_anything_else_with_exit_2(world: World, unknown_photo: str, given: str) -> None:
+    result = run("resolve", unknown_photo, "--posted", given)
+    assert result.exit_code == 2
+    assert "post id" in result.stderr and "URL" in result.stderr
+    assert world.log()["entries"][0]["status"] == "unknown"
+
+
+def test_quiet_still_shows_a_logged_warning_escaped(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    summary = world.flickr.summary
+
+    def warn_then_answer(nsid: str) -> Any:
+        logging.getLogger("pierrot.flickr").warning("odd answer: %s", "\x1b[2J")
+        return summary(nsid)
+
+    monkeypatch.setattr(world.flickr, "summary", warn_then_answer)
+    result = run("-q", "sync")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "odd answer: \\x1b[2J" in result.stderr
+    assert_inert(result.stderr)
