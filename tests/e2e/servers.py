@@ -285,12 +285,12 @@ class FlickrFake:
         for offset in range(1, count + 1):
             serial = next(self._serial)
             made.append(
-                FakePhoto(
-                    id=str(FIRST_ID + serial * 7 + 3),
-                    title=f"Photo {serial:06d}",
-                    uploaded=newest + 60 * offset,
+                FakePhoto(**{
+                    "id": str(FIRST_ID + serial * 7 + 3),
+                    "title": f"Photo {serial:06d}",
+                    "uploaded": newest + 60 * offset,
                     **fields,
-                )
+                })
             )
         made.reverse()
         with self._lock:
@@ -505,6 +505,7 @@ class ImageHost:
         self.requests: list[ImageRequest] = []
         self.sizes: dict[str, int] = dict(DEFAULT_IMAGE_BYTES)
         self.forbidden: set[str] = set()  # labels answered with 403, as for free accounts since May 2025
+        self.gone: set[str] = set()  # photo ids deleted or made private: every size answers 404 (or 410)
         self.send_length = True
         self.delay = 0.0
         self.stalls = _Faults()
@@ -518,6 +519,7 @@ class ImageHost:
             self.requests = []
         self.sizes = dict(DEFAULT_IMAGE_BYTES)
         self.forbidden = set()
+        self.gone = set()
         self.send_length = True
         self.delay = 0.0
         self.stalls.clear()
@@ -544,6 +546,9 @@ class ImageHost:
             self.requests.append(record)
         if self.delay:
             _wait(stop, self.delay)
+        if photo_id in self.gone:
+            record.status = 410 if label == "k" else 404  # Flickr's CDN answers both for a photo that went away
+            return Response("<html><body>Not Found</body></html>", status=record.status, mimetype="text/html")
         if label in self.forbidden:
             record.status = 403
             return Response("<html><body>403 Forbidden</body></html>", status=403, mimetype="text/html")
