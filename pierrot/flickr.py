@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import math
 import random
+import re
 import sys
 import threading
 import time
@@ -14,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
+from urllib.parse import urlsplit
 
 import flickrapi
 import orjson
@@ -21,6 +24,17 @@ import requests
 from flickrapi.exceptions import FlickrError as LibFlickrError
 
 from pierrot import __version__
+from pierrot.api_session import (
+    DEADLINE_FACTOR,
+    MAX_ANSWER_BYTES,
+    AnswerTooLarge,
+    AnswerTooSlow,
+    ApiSession,
+    RedirectRefused,
+    describe_failure,
+    is_certificate_problem,
+    require_safe_url,
+)
 from pierrot.config import DEFAULT_FLICKR_API_URL, is_nsid
 from pierrot.domain import MAX_POSTABLE_ORIGINAL_EDGE, SIZE_LABELS, Photo, Size
 from pierrot.errors import FlickrError
@@ -48,6 +62,18 @@ USER_AGENT = f"pierrot/{__version__}"
 # Flickr error codes that say "try again later".
 TRANSIENT_CODES = {105, 106, 201}
 USER_NOT_FOUND_CODES = {1, 2}
+# Flickr clamps `page` at 10,000: no listing ever needs more.
+MAX_PAGES = 10_000
+# Pages fetched beyond what an answer's `total` implies, for uploads landing mid-listing: one answer claiming
+# 10,000 pages for 2 photos once drove 10,000 calls.
+EXTRA_PAGE_MARGIN = 1
+# The shapes a listing's fields must have before they go into a post link or a catalogue record.
+PHOTO_ID = re.compile(r"[0-9]{1,24}")
+OWNER_NSID = re.compile(r"[0-9]{1,24}@N[0-9]{2}")
+# Flickr's URL aliases are letters, digits, "_" and "-"; never "/", "?", "#", ".", "%" or a space.
+PATH_ALIAS = re.compile(r"[A-Za-z0-9_-]{1,100}")
+# At most this many distinct problems with a listing's records are logged; the rest are counted.
+MAX_LOGGED_PROBLEMS = 20
 
 
 class _Transient(Exception):
@@ -68,19 +94,30 @@ class FlickrPhotoSource(PhotoSource):
         attempts: int = 4,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
+        require_safe_url(api_url, "PIERROT_FLICKR_API_URL")
         self._key = str(api_key)
         self._secret = str(api_secret)
         self._api_url = api_url
+        self._host = urlsplit(api_url).hostname or api_url
         self._timeout = timeout
+        # One call, its retries and their pauses included, ends within this: a hung Flickr once took
+        # four tries of the full timeout each.
+        self._give_up_after = DEADLINE_FACTOR * timeout
         self._concurrency = max(1, concurrency)
         self._attempts = max(1, attempts)
         self._backoff = backoff
         self._sleep = sleep
+        self._clock = clock
+        self._max_answer_bytes = max_answer_bytes
         self._local = threading.local()
         self._lock = threading.Lock()
         self.calls = 0
         self.retries = 0
+        # Listed items left out of the last listing because their id is not a Flickr photo id.
+        self.skipped = 0
 
     # ---- the port --------------------------------------------------------------------------
 
@@ -91,20 +128,22 @@ class FlickrPhotoSource(PhotoSource):
         if user.startswith(("http://", "https://")):
             return self._lookup_url(user)
         try:
-            reply = self._call("flickr.people.findByUsername", username=user)
-            return str(reply["user"]["nsid"] if "nsid" in reply["user"] else reply["user"]["id"])
+            reply = self._call("flickr.people.findByUsername", {"username": user})
+            found = reply["user"]["nsid"] if "nsid" in reply["user"] else reply["user"]["id"]
+            return _checked_nsid(found, "flickr.people.findByUsername")
         except _UserNotFound:
             pass
         return self._lookup_url(f"https://www.flickr.com/photos/{user}/")
 
     def summary(self, nsid: str) -> StreamSummary:
-        reply = self._call("flickr.people.getPhotos", **self._query(nsid), per_page=1, page=1, extras="date_upload")
+        reply = self._call("flickr.people.getPhotos", {**self._query(nsid), "per_page": 1, "page": 1,
+                                                       "extras": "date_upload"})  # fmt: skip
         photos = _photos_block(reply)
-        items = photos.get("photo") or []
-        newest = items[0] if items else None
+        items = _items(photos)
+        newest = items[0] if items and isinstance(items[0], Mapping) else None
         return StreamSummary(
             total=_int(photos.get("total")),
-            newest_id=str(newest["id"]) if newest else None,
+            newest_id=photo_id(newest.get("id")) if newest else None,
             newest_upload=_int(newest.get("dateupload")) if newest and newest.get("dateupload") else None,
         )
 
@@ -119,56 +158,75 @@ class FlickrPhotoSource(PhotoSource):
         query = self._query(nsid)
         if min_upload_date is not None:
             query["min_upload_date"] = str(min_upload_date)
+        listing = _Listing()
         with _collector_paused():
-            found = self._list(query, total, progress)
-        if len(found) < total and min_upload_date is None:
+            self._list(query, total, progress, listing)
+        # An item left out for a bad id was listed all the same: it does not mean the pages shifted.
+        if len(listing.found) + len(listing.dropped) < total and min_upload_date is None:
             # Pages shift when a photo is deleted mid-listing: one more pass fills the gap.
-            log.info("listing found %d items where Flickr said %d: listing once more", len(found), total)
+            log.info("listing found %d items where Flickr said %d: listing once more", len(listing.found), total)
             with _collector_paused():
-                again = self._list(query, total, progress)
-            found.update(again)
+                self._list(query, total, progress, listing)
+        listing.report()
+        self.skipped = len(listing.dropped)
         # Two stable sorts on plain keys, newest upload first and the higher id first among equals:
         # a tuple key per photo would cost some megabytes at 100,000 photos.
-        photos = list(found.values())
-        del found
+        photos = list(listing.found.values())
+        del listing
         photos.sort(key=lambda p: _int(p.id), reverse=True)
         photos.sort(key=attrgetter("date_uploaded"), reverse=True)
         return photos
 
     # ---- paging ----------------------------------------------------------------------------
 
-    def _list(self, query: dict[str, str], total: int, progress: ProgressCallback | None) -> dict[str, Photo]:
+    def _list(self, query: dict[str, str], total: int, progress: ProgressCallback | None, listing: _Listing) -> None:
         planned = max(1, math.ceil(total / PER_PAGE)) if total else 1
-        found: dict[str, Photo] = {}
         done = 0
+        # Set when a page has failed: the pages still running give up instead of retrying for nothing.
+        failed = threading.Event()
+        first_failure: list[BaseException] = []
 
-        def fetch(page: int) -> tuple[int, list[Photo]]:
+        def fetch(page: int) -> _Page:
             # Records are built here, in the worker, so each page's parsed JSON is freed as soon as it is read.
-            block = _photos_block(self._call("flickr.people.getPhotos", **query, per_page=PER_PAGE, page=page,
-                                             extras=EXTRAS))
-            items = block.get("photo") or []
-            return _int(block.get("pages")), [p for p in map(photo_from_item, items) if p is not None]
+            params = {**query, "per_page": PER_PAGE, "page": page, "extras": EXTRAS}
+            try:
+                return _Page.read(_photos_block(self._call("flickr.people.getPhotos", params, stop=failed)))
+            except _Abandoned:
+                raise
+            except BaseException as exc:
+                with self._lock:
+                    first_failure.append(exc)
+                    failed.set()
+                raise
 
-        def absorb(photos: list[Photo]) -> None:
+        def absorb(result: _Page) -> None:
             nonlocal done
-            for photo in photos:
-                found[photo.id] = photo
+            listing.absorb(result)
             done += 1
             if progress is not None:
                 progress(done, planned)
 
-        reported_pages = 0
-        with ThreadPoolExecutor(max_workers=min(self._concurrency, planned)) as pool:
-            for pages, photos in pool.map(fetch, range(1, planned + 1)):
-                absorb(photos)
-                reported_pages = max(reported_pages, pages)
-            # The stream grew since the count: fetch the pages it now has beyond the plan.
-            if reported_pages > planned:
-                extra = range(planned + 1, min(reported_pages, 10_000) + 1)
-                planned = reported_pages
-                for _, photos in pool.map(fetch, extra):
-                    absorb(photos)
-        return found
+        reported_pages = reported_total = 0
+        try:
+            with ThreadPoolExecutor(max_workers=min(self._concurrency, planned)) as pool:
+                for result in pool.map(fetch, range(1, planned + 1)):
+                    absorb(result)
+                    reported_pages = max(reported_pages, result.pages)
+                    reported_total = max(reported_total, result.total)
+                # The stream grew since the count: fetch the pages it now has beyond the plan, as many as its
+                # total says it has, whatever its page count claims.
+                last = min(reported_pages, math.ceil(reported_total / PER_PAGE) + EXTRA_PAGE_MARGIN, MAX_PAGES)
+                if last > planned:
+                    if last < reported_pages:
+                        log.warning("Flickr claims %d pages for %d items: reading %d", reported_pages,
+                                    reported_total, last)  # fmt: skip
+                    extra = range(planned + 1, last + 1)
+                    planned = last
+                    for result in pool.map(fetch, extra):
+                        absorb(result)
+        except _Abandoned:
+            # The page that made the others give up says what went wrong.
+            raise first_failure[0] from None
 
     def _query(self, nsid: str) -> dict[str, str]:
         # The count and the listing must ask the same question, or their totals do not compare.
@@ -176,63 +234,99 @@ class FlickrPhotoSource(PhotoSource):
 
     def _lookup_url(self, url: str) -> str:
         try:
-            reply = self._call("flickr.urls.lookupUser", url=url)
+            reply = self._call("flickr.urls.lookupUser", {"url": url})
         except _UserNotFound:
             raise FlickrError(
                 f"Flickr has no user {url.rstrip('/').rsplit('/', 1)[-1]!r}: check PIERROT_FLICKR_USER "
                 "(an NSID like 12345678@N00, a username, or the name in your photostream's URL)"
             ) from None
-        return str(reply["user"]["id"])
+        return _checked_nsid(reply["user"]["id"], "flickr.urls.lookupUser")
 
     # ---- one call, with retries ------------------------------------------------------------
 
-    def _api(self) -> Any:
+    def _api(self) -> tuple[Any, ApiSession]:
         api = getattr(self._local, "api", None)
         if api is None:
-            api = flickrapi.FlickrAPI(self._key, self._secret, format="parsed-json", store_token=False,
-                                      timeout=self._timeout)
+            api = flickrapi.FlickrAPI(
+                self._key, self._secret, format="parsed-json", store_token=False, timeout=self._timeout
+            )
             api.REST_URL = self._api_url
-            # flickrapi shares one class-level session between instances; give each thread its own.
-            session = requests.Session()
-            session.headers["User-Agent"] = USER_AGENT
+            # flickrapi shares one class-level session between instances; give each thread its own, one that
+            # never follows a redirect (it would take the API key to another origin) and bounds every answer.
+            session = ApiSession(self._timeout, user_agent=USER_AGENT, max_bytes=self._max_answer_bytes,
+                                 clock=self._clock)  # fmt: skip
             api.flickr_oauth.session = session
             self._local.api = api
-        return api
+            self._local.session = session
+        return api, self._local.session
 
-    def _call(self, method: str, **params: Any) -> dict[str, Any]:
-        last: str = ""
+    def _call(self, method: str, params: Mapping[str, Any], *, stop: threading.Event | None = None) -> dict[str, Any]:
+        started = self._clock()
+        give_up_at = started + self._give_up_after
+        last = ""
+        tries = 0
         for attempt in range(self._attempts):
+            if stop is not None and stop.is_set():
+                break
             if attempt:
+                delay = min(8.0, self._backoff * (2 ** (attempt - 1))) * (0.5 + random.random())
+                if self._clock() + delay >= give_up_at:
+                    break
                 with self._lock:
                     self.retries += 1
-                delay = min(8.0, self._backoff * (2 ** (attempt - 1))) * (0.5 + random.random())
                 log.info("retrying %s in %.1fs after: %s", method, delay, last)
                 self._sleep(delay)
+            left = give_up_at - self._clock()
+            if left < self._timeout / 10:
+                break  # too little time left for a try worth making
             with self._lock:
                 self.calls += 1
+            tries += 1
             try:
-                return self._call_once(method, params)
+                return self._call_once(method, params, left)
             except _Transient as exc:
                 last = str(exc)
-        raise FlickrError(f"Flickr is not answering ({last}) after {self._attempts} tries: try again later")
+        if stop is not None and stop.is_set():
+            raise _Abandoned(f"Flickr call {method} abandoned: another page of the listing failed")
+        raise FlickrError(
+            f"Flickr is not answering ({last}) after {tries} {'try' if tries == 1 else 'tries'} "
+            f"in {self._clock() - started:.0f} s: try again later"
+        )
 
-    def _call_once(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def _call_once(self, method: str, params: Mapping[str, Any], budget: float) -> dict[str, Any]:
+        api, session = self._api()
+        session.budget = budget
         try:
             # format="json" hands back the raw answer: orjson parses a page of 500 several times faster.
             # The key also goes in the form as api_key, as Flickr's own docs show it: flickrapi puts it only in
             # the OAuth header, which Flickr accepts, but not every Flickr-compatible endpoint reads.
-            reply = _parse(self._api().do_flickr_call(method, format="json", api_key=self._key, **params))
+            reply = _parse(api.do_flickr_call(method, format="json", api_key=self._key, **params))
         except LibFlickrError as exc:
             raise _translate(exc, method) from None
-        except requests.Timeout:
-            raise _Transient(f"no answer within {self._timeout:g}s") from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            # ChunkedEncodingError is a connection dropped in the middle of the answer.
-            raise _Transient(f"cannot connect to {self._api_url}: {type(exc).__name__}") from None
+        except RedirectRefused as exc:
+            raise FlickrError(
+                f"Flickr answered {method} with a redirect (HTTP {exc.status} to {exc.target}); pierrot never "
+                "follows one on an API call, as it would take the API key elsewhere: check PIERROT_FLICKR_API_URL"
+            ) from None
+        except AnswerTooLarge as exc:
+            raise FlickrError(f"Flickr's answer to {method} was refused: {exc}; check PIERROT_FLICKR_API_URL") from None
+        except AnswerTooSlow:
+            raise _Transient(f"the answer did not complete within {self._give_up_after:g} s") from None
+        except requests.RequestException as exc:
+            reason = describe_failure(exc, self._host, self._timeout)
+            if is_certificate_problem(exc):
+                raise FlickrError(
+                    f"cannot reach Flickr: {reason}; check the system's CA certificates, any proxy that "
+                    "intercepts TLS, and PIERROT_FLICKR_API_URL"
+                ) from None
+            if isinstance(exc, requests.Timeout | requests.ConnectionError):
+                # ChunkedEncodingError is a connection dropped in the middle of the answer.
+                raise _Transient(reason) from None
+            if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+                raise _Transient(reason) from None
+            raise FlickrError(f"Flickr call {method} failed: {reason}") from None
         except ValueError:
             raise _Transient("the answer was not JSON") from None
-        except requests.RequestException as exc:
-            raise FlickrError(f"Flickr call {method} failed: {type(exc).__name__}") from None
         if not isinstance(reply, dict):
             raise _Transient("the answer was not a JSON object")
         return reply
@@ -255,6 +349,10 @@ def _collector_paused() -> Iterator[None]:
 
 class _UserNotFound(FlickrError):
     pass
+
+
+class _Abandoned(FlickrError):
+    """A call given up because another page of the same listing failed."""
 
 
 def _translate(exc: LibFlickrError, method: str) -> Exception:
@@ -295,6 +393,13 @@ def _photos_block(reply: Mapping[str, Any]) -> dict[str, Any]:
     return block
 
 
+def _items(block: Mapping[str, Any]) -> list[Any]:
+    items = block.get("photo") or []
+    if not isinstance(items, list):
+        raise FlickrError('Flickr answered a "photos" block whose "photo" is not a list: check PIERROT_FLICKR_API_URL')
+    return items
+
+
 def _int(value: Any) -> int:
     if type(value) is int:
         return value
@@ -302,6 +407,78 @@ def _int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+def photo_id(value: Any) -> str | None:
+    """A Flickr photo id (digits) as a string, or None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    return text if PHOTO_ID.fullmatch(text) else None
+
+
+def _checked_nsid(value: Any, method: str) -> str:
+    text = str(value)
+    if not OWNER_NSID.fullmatch(text):
+        raise FlickrError(f"Flickr answered {method} with {_shown(value)}, not an NSID: check PIERROT_FLICKR_API_URL")
+    return text
+
+
+def _shown(value: Any) -> str:
+    """A value from an answer, short and on one line, for a log or a message."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class _Page:
+    """What one page of a listing holds, read in the worker that fetched it."""
+
+    __slots__ = ("dropped", "pages", "photos", "problems", "total")
+
+    def __init__(self, pages: int, total: int) -> None:
+        self.pages = pages
+        self.total = total
+        self.photos: list[Photo] = []
+        self.dropped: set[str] = set()
+        self.problems: set[str] = set()
+
+    @classmethod
+    def read(cls, block: Mapping[str, Any]) -> _Page:
+        page = cls(_int(block.get("pages")), _int(block.get("total")))
+        for item in _items(block):
+            pid = photo_id(item.get("id")) if isinstance(item, Mapping) else None
+            if pid is None:
+                # Counted by what it was: the same bad item on two overlapping pages is one item.
+                shown = _shown(item.get("id") if isinstance(item, Mapping) else item)
+                page.dropped.add(shown)
+                page.problems.add(f"Flickr listed an item whose id {shown} is not a photo id: it is left out")
+                continue
+            photo = _photo(item, pid, page.problems)
+            if photo is not None:
+                page.photos.append(photo)
+        return page
+
+
+class _Listing:
+    """Everything a listing found, deduplicated by id, and what it had to leave out or correct."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, Photo] = {}
+        self.dropped: set[str] = set()
+        self.problems: set[str] = set()
+
+    def absorb(self, page: _Page) -> None:
+        for photo in page.photos:
+            self.found[photo.id] = photo
+        self.dropped |= page.dropped
+        self.problems |= page.problems
+
+    def report(self) -> None:
+        problems = sorted(self.problems)
+        for problem in problems[:MAX_LOGGED_PROBLEMS]:
+            log.warning("%s", problem)
+        if len(problems) > MAX_LOGGED_PROBLEMS:
+            log.warning("and %d more problems with the listing's items", len(problems) - MAX_LOGGED_PROBLEMS)
 
 
 # Widths and heights repeat across a photostream: one int object each instead of one per photo.
@@ -315,25 +492,36 @@ def _shared(number: int) -> int:
 _SIZE_KEYS = tuple((label, f"url_{label}", f"width_{label}", f"height_{label}") for label in SIZE_LABELS)
 
 
-def photo_from_item(item: Mapping[str, Any]) -> Photo | None:
-    """A catalogue record from one ``people.getPhotos`` item (None for a non-public one)."""
+def photo_from_item(item: Mapping[str, Any], problems: set[str] | None = None) -> Photo | None:
+    """A catalogue record from one ``people.getPhotos`` item (None for a non-public one or one without a valid id).
+
+    Fields of the wrong shape are left out, each noted once in ``problems``."""
+    pid = photo_id(item.get("id"))
+    return None if pid is None else _photo(item, pid, problems)
+
+
+def _photo(item: Mapping[str, Any], pid: str, problems: set[str] | None) -> Photo | None:
     if str(item.get("ispublic", "1")) == "0":
         return None
     sizes: list[Size] = []
     for label, url_key, width_key, height_key in _SIZE_KEYS:
         url = item.get(url_key)
-        if url:
-            width, height = _shared(_int(item.get(width_key))), _shared(_int(item.get(height_key)))
-            # An original larger than X takes is never posted: the catalogue keeps only what can be.
-            if label == "o" and not 0 < max(width, height) <= MAX_POSTABLE_ORIGINAL_EDGE:
-                continue
-            sizes.append(Size(label, str(url), width, height))
+        if not url:
+            continue
+        if not isinstance(url, str):
+            _note(problems, f"Flickr listed a {url_key} that is not a string: that size is left out")
+            continue
+        width, height = _shared(_int(item.get(width_key))), _shared(_int(item.get(height_key)))
+        # An original larger than X takes is never posted: the catalogue keeps only what can be.
+        if label == "o" and not 0 < max(width, height) <= MAX_POSTABLE_ORIGINAL_EDGE:
+            continue
+        sizes.append(Size(label, url, width, height))
     description = item.get("description")
     if isinstance(description, Mapping):
         description = description.get("_content", "")
     taken = item.get("datetaken")
     return Photo(
-        id=str(item["id"]),
+        id=pid,
         title=str(item.get("title") or ""),
         description=str(description or ""),
         tags=tuple(_split_tags(item.get("tags"))),
@@ -342,12 +530,44 @@ def photo_from_item(item: Mapping[str, Any]) -> Photo | None:
         date_uploaded=_int(item.get("dateupload")),
         last_update=_int(item.get("lastupdate")),
         license=str(item.get("license", "")),
-        path_alias=sys.intern(str(item["pathalias"])) if item.get("pathalias") else None,
-        owner=sys.intern(str(item.get("owner") or "")),
+        path_alias=_path_alias(item.get("pathalias"), problems),
+        owner=_owner(item.get("owner"), problems),
         media=sys.intern(str(item.get("media") or "photo")),
         original_format=sys.intern(str(item["originalformat"])) if item.get("originalformat") else None,
         sizes=tuple(sizes),
     )
+
+
+def _path_alias(value: Any, problems: set[str] | None) -> str | None:
+    """The alias of the photostream's URL; None (the post link then uses the owner's NSID) if it is not one."""
+    if not value:
+        return None
+    if isinstance(value, str) and len(value) <= 100 and _matches(PATH_ALIAS, value):
+        return sys.intern(value)
+    _note(problems, f"Flickr listed a path alias {_shown(value)} that is not a URL alias: links use the NSID instead")
+    return None
+
+
+def _owner(value: Any, problems: set[str] | None) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str) and len(value) <= 100 and _matches(OWNER_NSID, value):
+        return sys.intern(value)
+    _note(problems, f"Flickr listed an owner {_shown(value)} that is not an NSID: it is left out")
+    return ""
+
+
+@functools.lru_cache(maxsize=256)
+def _matches(pattern: re.Pattern[str], value: str) -> bool:
+    """``pattern.fullmatch(value)``, remembered: the owner and alias repeat on every photo of a stream."""
+    return pattern.fullmatch(value) is not None
+
+
+def _note(problems: set[str] | None, problem: str) -> None:
+    if problems is not None:
+        problems.add(problem)
+    else:
+        log.warning("%s", problem)
 
 
 def _split_tags(tags: Any) -> Iterable[str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,8 +17,9 @@ import requests
 from urllib3.util import parse_url
 
 from pierrot import __version__
+from pierrot.api_session import DEADLINE_FACTOR, AnswerTooSlow, read_chunks
 from pierrot.domain import MAX_POSTABLE_ORIGINAL_EDGE, NOMINAL_EDGE, SIZE_LABELS, Photo, Size
-from pierrot.errors import ConfigError, ImageError
+from pierrot.errors import ConfigError, ImageError, PhotoGone
 from pierrot.ports import FetchedImage, ImageFetcher
 
 log = logging.getLogger(__name__)
@@ -29,7 +32,6 @@ FLICKR_HOST = re.compile(r"live\.staticflickr\.com|farm\d+\.staticflickr\.com")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Printable ASCII without space or backslash: anything else is where URL parsers disagree.
 URL_CHARACTERS = re.compile(r"[!-\[\]-~]+")
-CHUNK = 64 * 1024
 HEAD = 12  # enough bytes to recognise every accepted format
 
 # Leading magic bytes -> (MIME type, file extension); WEBP is checked apart (RIFF....WEBP).
@@ -43,6 +45,14 @@ FORMATS: tuple[tuple[bytes, str, str], ...] = (
 
 class _SizeFailed(Exception):
     """This size cannot be used; the message is the short reason."""
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+# What Flickr's CDN answers for every size of a photo deleted or made private since the catalogue was synced.
+GONE_STATUSES = frozenset({404, 410})
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ class HttpImageFetcher(ImageFetcher):
                 )
             raise ImageError(f"photo {photo.id} has no downloadable size in the catalogue; run `pierrot sync --full`")
         failures: list[str] = []
+        statuses: list[int | None] = []
         for size in sizes:
             try:
                 refusal = self.refusal(size.url)
@@ -101,9 +112,15 @@ class HttpImageFetcher(ImageFetcher):
             except _SizeFailed as failure:
                 log.info("photo %s size %s not used: %s", photo.id, size.label, failure)
                 failures.append(f"{size.label}: {failure}")
+                statuses.append(failure.status)
                 continue
             log.debug("photo %s: size %s, %d bytes, %s", photo.id, size.label, image.nbytes, image.mime_type)
             return image
+        if statuses and all(status in GONE_STATUSES for status in statuses):
+            raise PhotoGone(
+                f"photo {photo.id} is gone from Flickr (deleted or made private since the last sync: every size "
+                f"answers {'/'.join(str(c) for c in sorted(set(statuses), key=str))})"
+            )
         raise ImageError(f"photo {photo.id}: no size could be downloaded as an image X accepts ({', '.join(failures)})")
 
     def refusal(self, url: str) -> str | None:
@@ -137,6 +154,9 @@ class HttpImageFetcher(ImageFetcher):
 
     def _download(self, photo: Photo, size: Size, directory: Path) -> FetchedImage:
         self.calls += 1
+        # The whole download ends within this: the timeout alone bounds each read, not a trickle of bytes.
+        budget = DEADLINE_FACTOR * self._timeout
+        deadline = time.monotonic() + budget
         try:
             response = self._session.get(
                 size.url,
@@ -154,11 +174,13 @@ class HttpImageFetcher(ImageFetcher):
             if 300 <= response.status_code < 400:
                 raise _SizeFailed(f"redirected (HTTP {response.status_code})")
             if response.status_code != 200:
-                raise _SizeFailed(f"HTTP {response.status_code}")
+                raise _SizeFailed(f"HTTP {response.status_code}", status=response.status_code)
             if _declared_length(response) > self._max_bytes:
                 raise _SizeFailed(self._too_large)
             try:
-                return self._save(photo, size, directory, response)
+                return self._save(photo, size, directory, read_chunks(response, deadline, budget))
+            except AnswerTooSlow as exc:
+                raise _SizeFailed(str(exc)) from None
             except requests.Timeout:
                 raise _SizeFailed(f"no answer within {self._timeout:g} s") from None
             except requests.RequestException as exc:
@@ -168,8 +190,11 @@ class HttpImageFetcher(ImageFetcher):
                     f"cannot write the image of photo {photo.id} in {directory}: {exc.strerror or exc}"
                 ) from None
 
-    def _save(self, photo: Photo, size: Size, directory: Path, response: requests.Response) -> FetchedImage:
-        chunks = response.iter_content(CHUNK)
+    def _save(self, photo: Photo, size: Size, directory: Path, body: Generator[bytes, None, None]) -> FetchedImage:
+        with contextlib.closing(body) as chunks:
+            return self._write(photo, size, directory, chunks)
+
+    def _write(self, photo: Photo, size: Size, directory: Path, chunks: Iterator[bytes]) -> FetchedImage:
         head = b""
         for chunk in chunks:
             head += chunk

@@ -59,7 +59,8 @@ class LocalStore(DocumentStore):
         chunks = encode_chunks(doc) if isinstance(doc, Encoded) else [encode(doc)]
         try:
             self._make_folder()
-            lock = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            # Never through a symbolic link: a planted one would make the lock create or truncate its target.
+            lock = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 # Hashed a megabyte at a time: a 100 MB catalogue is never held twice.
@@ -111,7 +112,9 @@ class LocalStore(DocumentStore):
                     raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None
 
     def _replace(self, name: str, chunks: Iterable[bytes]) -> str:
-        fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=self.path)  # mode 0600
+        # mkstemp opens a new random name with O_CREAT | O_EXCL | O_NOFOLLOW, mode 0600: never an existing file or
+        # a link. os.replace then renames it over the document, replacing a link there rather than following it.
+        fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=self.path)
         digest = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as file:
@@ -146,6 +149,8 @@ class LocalStore(DocumentStore):
             )
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return StoreError(f"{head}: {exc.strerror}: free some space and run again")
+        if exc.errno == errno.ELOOP:
+            return StoreError(f"{head}: {where} is a symbolic link, which pierrot does not follow: remove it")
         if exc.errno == errno.EISDIR:
             return StoreError(f"{head}: {where} is a folder, not a file: move it away")
         return StoreError(f"{head}: {exc.strerror or exc} on {where}")

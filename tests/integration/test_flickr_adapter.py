@@ -15,8 +15,9 @@ import pytest
 import requests
 import responses
 
-from pierrot.errors import FlickrError
+from pierrot.errors import ConfigError, FlickrError
 from pierrot.flickr import FlickrPhotoSource
+from tests.integration.faulty_http import FaultyServer, hang, not_tls, trickle
 
 API_URL = "https://api.flickr.com/services/rest/"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -586,3 +587,229 @@ def test_a_custom_api_url_is_used(source):
 
     assert summary.total == 2
     assert [r.url for r in fake.requests] == [custom]
+
+
+# ---- what an endpoint must not be able to do --------------------------------------------------
+
+
+def test_a_redirect_is_never_followed_and_the_key_stays_home(source, sleeps):
+    elsewhere = "https://elsewhere.example/collect"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(responses.POST, API_URL, status=307, headers={"Location": elsewhere})
+        mock.add(responses.POST, elsewhere, json=fixture("flickr-getPhotos-count.json"))
+        flickr_source = source()
+
+        with pytest.raises(FlickrError, match="redirect") as caught:
+            flickr_source.summary(NSID)
+
+        assert [call.request.url for call in mock.calls] == [API_URL]
+    message = str(caught.value)
+    assert "HTTP 307 to https://elsewhere.example" in message
+    assert "PIERROT_FLICKR_API_URL" in message
+    assert (flickr_source.calls, sleeps) == (1, [])
+    assert_no_secrets(caught.value)
+
+
+def test_a_listing_claiming_far_more_pages_than_its_total_is_read_as_its_total_says(flickr, source):
+    flickr.items = stream(2)
+    lie = {"photos": {"page": 1, "pages": 10_000, "perpage": 500, "total": "2", "photo": flickr.items}, "stat": "ok"}
+    flickr.fail(ok(lie), when=lambda form: form.get("page") == "1" and form.get("per_page") == "500")
+    # Should the pages past what the total implies be asked for, fail at once rather than make 10,000 calls.
+    flickr.fail(INVALID_KEY, times=50, when=lambda form: int(form.get("page", "1")) > 2)
+    flickr_source = source()
+
+    photos = flickr_source.list_photos(NSID, total=2)
+
+    assert [p.id for p in photos] == ids(flickr.items)
+    assert sorted(flickr.pages_asked()) == [1, 2]  # the total's one page, and one more for late uploads
+    assert flickr_source.calls == 2
+
+
+def test_an_answer_larger_than_32_mb_is_refused_without_a_retry(source, sleeps):
+    huge = b'{"stat": "ok", "photos": {"photo": [], "padding": "' + b"x" * (32 * 1024 * 1024) + b'"}}'
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, API_URL, body=huge, content_type="application/json")
+        flickr_source = source()
+
+        with pytest.raises(FlickrError, match="larger than 32 MB") as caught:
+            flickr_source.summary(NSID)
+
+    assert (flickr_source.calls, sleeps) == (1, [])
+    assert_no_secrets(caught.value)
+
+
+def test_an_answer_declaring_more_than_the_cap_is_refused_unread(source):
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, API_URL, json=fixture("flickr-getPhotos-count.json"),
+                 headers={"Content-Length": str(64 * 1024 * 1024)}, auto_calculate_content_length=False)  # fmt: skip
+
+        with pytest.raises(FlickrError, match="larger than 32 MB"):
+            source().summary(NSID)
+
+
+def test_an_answer_trickled_byte_by_byte_is_abandoned_at_the_deadline(source):
+    with FaultyServer(trickle(seconds=4)) as server:
+        flickr_source = source(api_url=server.origin + "/services/rest/", timeout=0.4)
+        started = time.monotonic()
+
+        with pytest.raises(FlickrError, match=r"did not complete within 0\.8 s") as caught:
+            flickr_source.summary(NSID)
+
+    # The timeout bounds each read; the whole call, retries included, ends within twice the timeout.
+    assert time.monotonic() - started < 2.0
+    assert flickr_source.calls == 1
+    assert_no_secrets(caught.value)
+
+
+def test_a_hung_flickr_gives_up_within_twice_the_timeout(source):
+    with FaultyServer(hang) as server:
+        flickr_source = source(api_url=server.origin + "/services/rest/", timeout=0.5, attempts=4)
+        started = time.monotonic()
+
+        with pytest.raises(FlickrError, match=r"not answering \(no answer within 0.5 s\)"):
+            flickr_source.summary(NSID)
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 1.5  # four tries of the timeout each would take 2 s
+    assert flickr_source.calls < 4
+
+
+def test_a_failed_page_stops_the_rest_of_the_listing_and_is_the_error_shown(flickr, source, sleeps):
+    flickr.items = stream(5_000)
+    flickr.fail(INVALID_KEY, when=lambda form: form.get("page") == "2")
+    flickr.fail(http(503), times=100, when=lambda form: form.get("page") != "2")
+    flickr.latency = 0.1
+
+    with pytest.raises(FlickrError, match="PIERROT_FLICKR_API_KEY"):
+        source(concurrency=2, attempts=4).list_photos(NSID, total=5_000)
+
+    # Page 1 was being retried when page 2 failed: it gives up instead of trying four times; the rest never start.
+    assert flickr.pages_asked().count(1) < 4
+    assert set(flickr.pages_asked()) == {1, 2}
+
+
+# ---- fields an answer cannot smuggle into a post or the catalogue ---------------------------------
+
+
+def test_items_with_malformed_fields_are_dropped_or_corrected_and_logged(flickr, source, caplog):
+    good, bad_alias, bad_owner, bad_id, bad_url = (make_item(n) for n in reversed(range(5)))
+    bad_alias["pathalias"] = "../../evil?x="
+    bad_owner["owner"] = "12345678@N00/../../x"
+    bad_id["id"] = "../1"
+    bad_url["url_k"] = {"nested": "https://live.staticflickr.com/x.jpg"}
+    flickr.items = [good, bad_alias, bad_owner, bad_id, bad_url]
+    flickr_source = source()
+
+    photos = {p.id: p for p in flickr_source.list_photos(NSID, total=5)}
+
+    assert set(photos) == {good["id"], bad_alias["id"], bad_owner["id"], bad_url["id"]}
+    # The item left out is counted as listed: no second pass hunting for it.
+    assert (flickr_source.calls, flickr_source.skipped) == (1, 1)
+    alias = photos[bad_alias["id"]]
+    assert (alias.path_alias, alias.owner) == (None, NSID)
+    assert alias.page_url == f"https://www.flickr.com/photos/{NSID}/{bad_alias['id']}/"
+    assert photos[good["id"]].page_url == f"https://www.flickr.com/photos/someone/{good['id']}/"
+    assert photos[bad_owner["id"]].owner == ""
+    assert "k" not in [s.label for s in photos[bad_url["id"]].sizes]
+    assert all(isinstance(s.url, str) for p in photos.values() for s in p.sizes)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("'../1'" in w and "left out" in w for w in warnings)
+    assert any("'../../evil?x='" in w for w in warnings)
+    assert any("not an NSID" in w for w in warnings)
+    assert any("url_k" in w for w in warnings)
+
+
+@pytest.mark.parametrize("alias", ["a/b", "a?b", "a#b", "a.b", "a%2F", "a b", "a\nb", "", 7])
+def test_a_path_alias_outside_flickrs_characters_is_never_used_in_a_link(flickr, source, alias):
+    item = make_item(1)
+    item["pathalias"] = alias
+    flickr.items = [item]
+
+    [photo] = source().list_photos(NSID, total=1)
+
+    assert photo.path_alias is None
+
+
+@pytest.mark.parametrize("alias", ["someone", "Some_One-2", "x" * 60])
+def test_flickr_url_aliases_are_kept(flickr, source, alias):
+    item = make_item(1)
+    item["pathalias"] = alias
+    flickr.items = [item]
+
+    [photo] = source().list_photos(NSID, total=1)
+
+    assert photo.path_alias == alias
+
+
+def test_a_resolved_user_that_is_not_an_nsid_is_refused(flickr, source):
+    flickr.usernames["Some One"] = "../../evil"
+
+    with pytest.raises(FlickrError, match="not an NSID"):
+        source().resolve_user("Some One")
+
+
+# ---- what a network failure says --------------------------------------------------------------
+
+
+def test_a_dns_failure_names_the_host_it_could_not_resolve(source, monkeypatch):
+    import socket
+
+    def no_dns(host: str, *args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+
+    with pytest.raises(FlickrError, match=r"could not resolve api\.flickr\.com") as caught:
+        source(attempts=2).summary(NSID)
+
+    assert_no_secrets(caught.value)
+
+
+def test_a_refused_connection_says_so(source):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    with pytest.raises(FlickrError, match=r"cannot connect to 127\.0\.0\.1: Connection refused"):
+        source(api_url=f"http://127.0.0.1:{port}/services/rest/", attempts=2).summary(NSID)
+
+
+def test_a_server_that_does_not_speak_tls_is_a_tls_failure(source):
+    with FaultyServer(not_tls) as server:
+        https = server.origin.replace("http://", "https://") + "/services/rest/"
+
+        with pytest.raises(FlickrError, match=r"TLS failure with 127\.0\.0\.1"):
+            source(api_url=https, attempts=2, timeout=5).summary(NSID)
+
+
+def test_a_refused_certificate_is_not_retried(source, sleeps):
+    import ssl
+
+    from urllib3.exceptions import MaxRetryError
+    from urllib3.exceptions import SSLError as Urllib3SSLError
+
+    refused = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    refused.verify_message = "certificate has expired"
+    error = requests.exceptions.SSLError(MaxRetryError(None, "/services/rest/", Urllib3SSLError(refused)))  # type: ignore[arg-type]
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, API_URL, body=error)
+        flickr_source = source()
+
+        with pytest.raises(FlickrError, match="certificate verify failed: certificate has expired"):
+            flickr_source.summary(NSID)
+
+    assert (flickr_source.calls, sleeps) == (1, [])
+
+
+@pytest.mark.parametrize("url", ["http://api.flickr.com/services/rest/", "http://10.0.0.1/rest/", "ftp://x/"])
+def test_plain_http_is_refused_off_this_machine(url):
+    with pytest.raises(ConfigError, match="PIERROT_FLICKR_API_URL"):
+        FlickrPhotoSource(KEY, SECRET, api_url=url)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/rest/", "http://127.5.0.1/rest/", "http://[::1]:9/",
+                                 "http://localhost:9/"])  # fmt: skip
+def test_plain_http_is_allowed_on_loopback(url):
+    FlickrPhotoSource(KEY, SECRET, api_url=url)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import responses
 from pierrot.domain import Photo, Size
 from pierrot.errors import ConfigError, ImageError
 from pierrot.images import USER_AGENT, HttpImageFetcher
+from tests.integration.faulty_http import FaultyServer, trickle
 
 CDN = "https://live.staticflickr.com/65535"
 # A JFIF header, padding and the end-of-image marker: enough for magic-byte checks.
@@ -117,27 +120,18 @@ def test_too_large_while_streaming_is_aborted_and_its_partial_file_removed(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["52345678901_h.jpg"]
 
 
-def test_a_download_interrupted_midway_leaves_no_partial_file(cdn: responses.RequestsMock, tmp_path: Path) -> None:
-    def broken_stream() -> Iterator[bytes]:
-        yield JPEG
-        raise requests.exceptions.ChunkedEncodingError("connection broken")
-
-    cdn.get(url("k"), body=JPEG)
+def test_a_download_interrupted_midway_leaves_no_partial_file(
+    cdn: responses.RequestsMock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The answer promises more bytes than come before the connection ends.
+    cdn.get(url("k"), body=JPEG, headers={"Content-Length": str(len(JPEG) + 5000)}, auto_calculate_content_length=False)
     cdn.get(url("h"), body=JPEG)
-    session = requests.Session()
-    original_get = session.get
+    caplog.set_level(logging.INFO)
 
-    def get(target: str, **kwargs: object) -> requests.Response:
-        response = original_get(target, **kwargs)  # type: ignore[arg-type]
-        if target == url("k"):
-            response.iter_content = lambda *a, **k: broken_stream()  # type: ignore[method-assign]
-        return response
-
-    session.get = get  # type: ignore[method-assign,assignment]
-
-    image = HttpImageFetcher(session=session).fetch(photo("k", "h"), tmp_path)
+    image = HttpImageFetcher().fetch(photo("k", "h"), tmp_path)
 
     assert image.size_label == "h"
+    assert "size k not used: download interrupted" in caplog.text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["52345678901_h.jpg"]
 
 
@@ -297,3 +291,15 @@ def test_a_large_original_is_never_fetched(cdn: responses.RequestsMock, tmp_path
     assert fetched_urls(cdn) == [url("k")]
     with pytest.raises(ImageError, match="only its original"):
         HttpImageFetcher().fetch(photo(original=(6000, 4000)), tmp_path)
+
+
+def test_a_size_trickled_byte_by_byte_is_abandoned_at_the_deadline(tmp_path: Path) -> None:
+    with FaultyServer(trickle(seconds=4, content_type="image/jpeg", first=JPEG[:20])) as server:
+        fetcher = HttpImageFetcher(extra_hosts=[server.origin], timeout=0.4)
+        started = time.monotonic()
+
+        with pytest.raises(ImageError, match=r"did not complete within 0\.8 s"):
+            fetcher.fetch(photo("k", urls={"k": f"{server.origin}/1_k.jpg"}), tmp_path)
+
+    assert time.monotonic() - started < 2.0
+    assert list(tmp_path.iterdir()) == []

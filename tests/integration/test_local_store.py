@@ -188,3 +188,60 @@ def test_permission_denied_says_what_to_do(tmp_path, monkeypatch):
         f"cannot write {DOC} in store folder {tmp_path}: Permission denied on {tmp_path / '.pierrot.lock'}: "
         "fix its permissions or set PIERROT_STORE to another folder"
     )
+
+
+def test_a_lock_file_that_is_a_dangling_link_is_never_followed(tmp_path):
+    folder = tmp_path / "store"
+    folder.mkdir()
+    target = tmp_path / "elsewhere" / "created-by-pierrot"
+    (tmp_path / "elsewhere").mkdir()
+    (folder / ".pierrot.lock").symlink_to(target)
+
+    with pytest.raises(StoreError, match="symbolic link") as caught:
+        LocalStore(folder).write(DOC, {"v": 1}, None)
+
+    assert ".pierrot.lock" in str(caught.value)
+    assert not target.exists()
+    assert not (folder / DOC).exists()
+
+
+def test_a_lock_file_that_links_to_a_file_leaves_that_file_alone(tmp_path):
+    folder = tmp_path / "store"
+    folder.mkdir()
+    precious = tmp_path / "precious"
+    precious.write_bytes(b"keep me")
+    precious.chmod(0o644)
+    (folder / ".pierrot.lock").symlink_to(precious)
+
+    with pytest.raises(StoreError, match="symbolic link"):
+        LocalStore(folder).write(DOC, {"v": 1}, None)
+
+    assert precious.read_bytes() == b"keep me"
+    assert mode(precious) == 0o644
+
+
+def test_a_document_that_is_a_link_is_replaced_not_written_through(tmp_path):
+    folder = tmp_path / "store"
+    folder.mkdir()
+    outside = tmp_path / "outside.json"
+    outside.write_bytes(b'{"v": 0}')
+    (folder / DOC).symlink_to(outside)
+    store = LocalStore(folder)
+    token = store.token(DOC)
+
+    store.write(DOC, {"v": 1}, token)
+
+    assert outside.read_bytes() == b'{"v": 0}'
+    assert not (folder / DOC).is_symlink()
+    assert mode(folder / DOC) == 0o600
+
+
+def test_files_are_private_whatever_the_umask(tmp_path):
+    old = os.umask(0)
+    try:
+        LocalStore(tmp_path).write(DOC, {"v": 1}, None)
+    finally:
+        os.umask(old)
+
+    assert mode(tmp_path / DOC) == 0o600
+    assert mode(tmp_path / ".pierrot.lock") == 0o600

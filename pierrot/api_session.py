@@ -1,0 +1,277 @@
+"""The HTTP session behind every Flickr and X API call: no redirects, one deadline per call, a cap on answers."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import re
+import socket
+import ssl
+import time
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from urllib3.exceptions import (
+    DecodeError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+from urllib3.exceptions import SSLError as Urllib3SSLError
+
+from pierrot.errors import ConfigError
+
+# Far above any real answer (a Flickr page of 500 photos with every extra is 1-2 MB, X answers a few KB), and
+# small enough that a broken or hostile endpoint cannot make a run hold gigabytes: the answer is kept in memory.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+# A call, answer included, must end within this many times the timeout setting. The timeout alone bounds each
+# socket read, so an answer trickled a byte at a time would never trip it.
+DEADLINE_FACTOR = 2.0
+CHUNK = 64 * 1024
+LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+PRINTABLE_HOST = re.compile(r"[A-Za-z0-9.:\[\]-]{1,253}")
+
+
+class RedirectRefused(requests.RequestException):
+    """The API answered with a redirect, which is never followed: it would carry credentials or data elsewhere."""
+
+    def __init__(self, status: int, target: str, **kwargs: Any) -> None:
+        super().__init__(f"HTTP {status} redirect to {target}", **kwargs)
+        self.status = status
+        self.target = target
+
+
+class AnswerTooLarge(requests.RequestException):
+    """The answer is larger than any real one."""
+
+    def __init__(self, limit: int, **kwargs: Any) -> None:
+        super().__init__(f"the answer is larger than {limit // (1024 * 1024)} MB", **kwargs)
+        self.limit = limit
+
+
+class AnswerTooSlow(requests.Timeout):
+    """The answer did not arrive in full before the call's deadline."""
+
+    def __init__(self, seconds: float, **kwargs: Any) -> None:
+        super().__init__(f"the answer did not complete within {round(seconds, 1):g} s", **kwargs)
+        self.seconds = seconds
+
+
+class ApiSession(requests.Session):
+    """A session that never follows a redirect and reads each answer in full, within a deadline and a size cap.
+
+    ``budget`` is the wall time the next request may take in all; a caller with its own deadline (retries)
+    lowers it before each request."""
+
+    def __init__(
+        self,
+        timeout: float,
+        *,
+        user_agent: str,
+        max_bytes: int = MAX_ANSWER_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.headers["User-Agent"] = user_agent
+        self.default_timeout = timeout
+        self.budget = DEADLINE_FACTOR * timeout
+        self.max_bytes = max_bytes
+        self.clock = clock
+
+    def rewrite(self, url: str) -> str:
+        """The URL to call instead of ``url`` (a hook for libraries with a hard-coded host)."""
+        return url
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        if isinstance(url, str):
+            url = self.rewrite(url)
+        budget = self.budget
+        deadline = self.clock() + budget
+        timeout = kwargs.get("timeout")
+        if timeout is None:
+            timeout = self.default_timeout
+        if isinstance(timeout, int | float):
+            timeout = min(timeout, budget)
+        kwargs["timeout"] = timeout
+        kwargs["allow_redirects"] = False
+        kwargs["stream"] = True  # read below, within the deadline and the cap
+        response = super().request(method, url, *args, **kwargs)
+        try:
+            if 300 <= response.status_code < 400:
+                raise RedirectRefused(
+                    response.status_code, _target(str(url), response.headers.get("Location")), response=response
+                )
+            _read_answer(response, deadline, budget, self.max_bytes, self.clock)
+        except BaseException:
+            response.close()
+            raise
+        return response
+
+
+def _read_answer(
+    response: requests.Response, deadline: float, budget: float, max_bytes: int, clock: Callable[[], float]
+) -> None:
+    """Read the whole answer into ``response.content``, or raise AnswerTooSlow or AnswerTooLarge."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise AnswerTooLarge(max_bytes, response=response)
+    parts: list[bytes] = []
+    size = 0
+    for chunk in read_chunks(response, deadline, budget, clock):
+        size += len(chunk)
+        if size > max_bytes:
+            raise AnswerTooLarge(max_bytes, response=response)
+        parts.append(chunk)
+    response._content = b"".join(parts)
+    response._content_consumed = True  # type: ignore[attr-defined]  # iter_content then replays the content
+
+
+def read_chunks(
+    response: requests.Response, deadline: float, budget: float, clock: Callable[[], float] = time.monotonic
+) -> Generator[bytes, None, None]:
+    """The body of a streamed answer as it arrives, decoded; AnswerTooSlow once ``deadline`` has passed.
+
+    ``budget`` is the time the deadline allowed, for the message. Errors are requests' own, as
+    ``iter_content`` raises them."""
+    raw = response.raw
+    connection = getattr(raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    sock = sock if isinstance(sock, socket.socket) else None
+    per_read = sock.gettimeout() if sock is not None else None
+    try:
+        while True:
+            left = deadline - clock()
+            if left <= 0:
+                raise AnswerTooSlow(budget, response=response)
+            if sock is not None:
+                # No single read may outlive the deadline either.
+                sock.settimeout(left if per_read is None else min(per_read, left))
+            try:
+                # read1 returns what has arrived: a plain read of a chunk waits for all of it, however slowly.
+                chunk = raw.read1(CHUNK, decode_content=True)
+            except ReadTimeoutError as exc:
+                if clock() >= deadline:
+                    raise AnswerTooSlow(budget, response=response) from None
+                raise requests.exceptions.ReadTimeout(exc, response=response) from None
+            except ProtocolError as exc:
+                raise requests.exceptions.ChunkedEncodingError(exc, response=response) from None
+            except DecodeError as exc:
+                raise requests.exceptions.ContentDecodingError(exc, response=response) from None
+            except Urllib3SSLError as exc:
+                raise requests.exceptions.SSLError(exc, response=response) from None
+            if not chunk:
+                return
+            yield chunk
+    finally:
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.settimeout(per_read)
+
+
+def _target(url: str, location: str | None) -> str:
+    """Where a redirect points, as an origin only: its path and query are the server's, not worth showing."""
+    try:
+        parts = urlsplit(urljoin(url, location or ""))
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "an unreadable location"
+    if not PRINTABLE_HOST.fullmatch(host):
+        return "another host"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+# ---- settings and failures --------------------------------------------------------------------------------
+
+
+def require_safe_url(url: str, setting: str) -> None:
+    """ConfigError unless ``url`` is https, or plain http to this machine's loopback (a test fake)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        raise ConfigError(f"{setting}={url!r} is not an http(s) URL") from None
+    if parts.scheme == "https" and host:
+        return
+    if parts.scheme == "http" and is_loopback(host):
+        return
+    if parts.scheme == "http":
+        raise ConfigError(
+            f"{setting}={url!r} would send credentials unencrypted: use https "
+            "(plain http only to 127.0.0.1, ::1 or localhost)"
+        )
+    raise ConfigError(f"{setting}={url!r} is not an http(s) URL")
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def describe_failure(exc: requests.RequestException, host: str, timeout: float) -> str:
+    """A short reason for a failed request, naming its cause, without urllib3's object reprs."""
+    if isinstance(exc, AnswerTooSlow | AnswerTooLarge | RedirectRefused):
+        return str(exc)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"no connection to {host} within {timeout:g} s"
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS failure with {host}: {tls_problem(exc) or 'the secure connection could not be set up'}"
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return f"the proxy failed to reach {host}"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return f"the connection to {host} broke in the middle of the answer"
+    for cause in _causes(exc):
+        if isinstance(cause, NameResolutionError | socket.gaierror):
+            return f"could not resolve {host}"
+        if isinstance(cause, NewConnectionError):
+            error = next((c for c in _causes(cause) if isinstance(c, OSError) and c.strerror), None)
+            return f"cannot connect to {host}: {error.strerror if error else 'connection failed'}"
+    if isinstance(exc, requests.ConnectionError):
+        return f"the connection to {host} was lost before it answered"
+    return type(exc).__name__
+
+
+def tls_problem(exc: BaseException) -> str | None:
+    """What went wrong in the TLS handshake (an expired certificate...), or None if it was not TLS."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {cause.verify_message or cause.reason}"
+        if isinstance(cause, ssl.SSLError):
+            return str(cause.reason or cause.strerror or "handshake failed")
+    return None
+
+
+def is_certificate_problem(exc: BaseException) -> bool:
+    """True when the server's certificate was refused: trying again cannot help."""
+    return any(isinstance(cause, ssl.SSLCertVerificationError) for cause in _causes(exc))
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: requests and urllib3 nest the real cause in args, ``reason`` and ``__cause__``."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 20:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = [
+            *(a for a in current.args if isinstance(a, BaseException)),
+            getattr(current, "reason", None) if isinstance(current, MaxRetryError) else None,
+            getattr(current, "_reason", None),
+            current.__cause__,
+            current.__context__,
+        ]
+        todo.extend(c for c in linked if isinstance(c, BaseException))

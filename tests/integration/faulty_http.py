@@ -1,0 +1,101 @@
+"""A misbehaving HTTP server on 127.0.0.1, for what `responses` cannot fake: time passing on a real socket."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+Behaviour = Callable[[socket.socket, threading.Event], None]
+
+
+class FaultyServer:
+    """Answers every connection with ``behaviour`` (after reading the request), until the block ends."""
+
+    def __init__(self, behaviour: Behaviour) -> None:
+        self.behaviour = behaviour
+        self.connections = 0
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def __enter__(self) -> FaultyServer:
+        accepting = threading.Thread(target=self._accept, daemon=True)
+        accepting.start()
+        self._threads.append(accepting)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(5)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            handler = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            handler.start()
+            self._threads.append(handler)
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            self._read_request(conn)
+            with contextlib.suppress(OSError):  # the client gave up: what these tests want
+                self.behaviour(conn, self._stop)
+
+    @staticmethod
+    def _read_request(conn: socket.socket) -> None:
+        """Read the request up to the end of its headers, and what of its body comes at once."""
+        received = b""
+        conn.settimeout(0.5)
+        try:
+            while b"\r\n\r\n" not in received:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                received += data
+            conn.settimeout(0.02)
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass  # a timeout: the request is read (or is not HTTP at all)
+        conn.settimeout(5)
+
+
+def hang(conn: socket.socket, stop: threading.Event) -> None:
+    """Never answer."""
+    stop.wait(10)
+
+
+def trickle(seconds: float = 4.0, interval: float = 0.05, *, content_type: str = "application/json",
+            first: bytes = b"") -> Behaviour:  # fmt: skip
+    """Answer 200 at once with ``first``, then a byte of the body every ``interval`` for ``seconds``, then hang up."""
+
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: 100000\r\n\r\n"
+        conn.sendall(head.encode() + first)
+        ends = time.monotonic() + seconds
+        while time.monotonic() < ends and not stop.wait(interval):
+            conn.sendall(b" ")
+
+    return behaviour
+
+
+def not_tls(conn: socket.socket, stop: threading.Event) -> None:
+    """Answer in plain HTTP whatever was sent, as a server does when a client speaks TLS to its http port."""
+    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
