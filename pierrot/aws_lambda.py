@@ -3,7 +3,9 @@
 Settings come from the function's environment, as for the CLI. A secret setting may instead name an SSM
 Parameter Store parameter in ``<its variable>_SSM`` (``PIERROT_X_ACCESS_TOKEN_SSM=/pierrot/x/access_token``);
 those are read together once per cold start and take precedence over a plain variable of the same setting.
-An operational failure raises, so Lambda marks the invocation failed; "nothing to publish" is answered.
+An operational failure raises, so Lambda marks the invocation failed and the alarm fires. Two outcomes are
+answered instead: nothing left to publish, and a scheduled event that an earlier invocation already handled.
+A missing catalogue is a failure here, unlike the CLI's exit code 3: on a schedule nobody reads an answer.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from pierrot import service, wiring
 from pierrot.config import SPECS, SPECS_BY_ATTR, Settings, load_settings
-from pierrot.errors import ConfigError, NothingToPublish, PierrotError, UsageError
+from pierrot.errors import (
+    CatalogueMissing,
+    ConfigError,
+    DuplicateEvent,
+    NothingToPublish,
+    PierrotError,
+    UsageError,
+)
 from pierrot.logs import REDACT
 
 if TYPE_CHECKING:
@@ -57,6 +66,7 @@ def publish_handler(event: Any, context: Any) -> dict[str, Any]:
         options = _event_options(event)
         dry_run = _flag(options, "dry_run")
         photo_id = _photo_id(options)
+        event_id = _event_id(options)
         settings = _settings()
         if not dry_run:
             _require(settings, wiring.X_SETTINGS)
@@ -65,13 +75,21 @@ def publish_handler(event: Any, context: Any) -> dict[str, Any]:
                 wiring.build_store(settings),
                 wiring.build_fetcher(settings),
                 lambda: wiring.build_publisher(settings),
-                wiring.publish_options(settings, photo_id=photo_id, dry_run=dry_run),
+                wiring.publish_options(settings, photo_id=photo_id, dry_run=dry_run, event_id=event_id),
             )
+        except CatalogueMissing:
+            # A sync that never ran or a wrong PIERROT_STORE: no photo would ever be posted, so fail loudly.
+            raise
         except NothingToPublish as exc:
             # Not a failure of the function: a schedule that runs out of photos should not page anyone.
             reason = REDACT(str(exc))
             log.info("nothing to publish: %s", reason)
             return {"ok": True, "published": False, "reason": reason, "exit_code": exc.exit_code}
+        except DuplicateEvent as exc:
+            # EventBridge delivers at least once: the second delivery of a schedule must not post again.
+            reason = REDACT(str(exc))
+            log.warning("not publishing: %s", reason)
+            return {"ok": True, "published": False, "reason": reason, "event_id": event_id}
         if report.post is not None:
             log.info("posted photo %s as %s", report.photo.id, report.post.url)
         else:
@@ -223,6 +241,16 @@ def _photo_id(options: Mapping[str, Any]) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
         raise UsageError(f"event field 'photo' must be a Flickr photo id, not {value!r}")
     return str(value).strip()
+
+
+def _event_id(options: Mapping[str, Any]) -> str | None:
+    """EventBridge's id of a scheduled event, the same on every delivery of it; None for a hand-made event."""
+    value = options.get("id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"event field 'id' must be the scheduler's event id (a string), not {value!r}")
+    return value.strip()
 
 
 class _RedactSecrets(logging.Filter):

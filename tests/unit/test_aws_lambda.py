@@ -13,7 +13,7 @@ import pytest
 
 from pierrot import aws_lambda, wiring
 from pierrot.config import Settings
-from pierrot.errors import ConfigError, FlickrError, UsageError
+from pierrot.errors import CatalogueMissing, ConfigError, DocumentError, FlickrError, UsageError
 from tests.fakes import FakeFetcher, FakeFlickr, FakePublisher, make_photo
 
 BUCKET = "pierrot-lambda-test"
@@ -200,7 +200,7 @@ def test_publish_handler_dry_run_with_a_chosen_photo_posts_and_writes_nothing(aw
     assert f"{PREFIX}/pierrot-wal.json" not in s3_keys(aws)
 
 
-def test_nothing_to_publish_is_answered_not_raised(aws: Any, adapters: Adapters) -> None:
+def test_nothing_left_to_publish_is_answered_not_raised(aws: Any, adapters: Adapters) -> None:
     adapters.flickr.items = [make_photo(1)]
     aws_lambda.sync_handler({}, None)
     aws_lambda.publish_handler({}, None)
@@ -212,6 +212,91 @@ def test_nothing_to_publish_is_answered_not_raised(aws: Any, adapters: Adapters)
     assert answer["exit_code"] == 3
     assert "every photo" in answer["reason"]
     assert len(adapters.publisher.accepted) == 1
+
+
+def test_filters_that_exclude_every_photo_are_answered_not_raised(
+    aws: Any, adapters: Adapters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws_lambda.sync_handler({}, None)
+    monkeypatch.setenv("PIERROT_PUBLISH_INCLUDE_TAGS", "no-photo-has-this-tag")
+
+    answer = aws_lambda.publish_handler(SCHEDULED_EVENT, None)
+
+    assert answer["published"] is False
+    assert answer["exit_code"] == 3
+    assert "filters" in answer["reason"]
+    assert adapters.publisher.calls == []
+
+
+def test_a_missing_catalogue_fails_the_invocation(
+    aws: Any, adapters: Adapters, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No sync ever ran under this prefix (or PIERROT_STORE names the wrong one): the alarm must fire.
+    with pytest.raises(CatalogueMissing, match=f"s3://{BUCKET}/{PREFIX}"):
+        aws_lambda.publish_handler(SCHEDULED_EVENT, None)
+
+    [line] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert line.getMessage().startswith("pierrot publish failed: the catalogue is missing")
+    assert adapters.fetcher.calls == 0
+    assert adapters.publisher.calls == []
+    assert s3_keys(aws) == []
+
+
+def test_an_unreadable_catalogue_fails_the_invocation(aws: Any, adapters: Adapters) -> None:
+    aws_lambda.sync_handler({}, None)
+    aws.put_object(Bucket=BUCKET, Key=f"{PREFIX}/pierrot-db.json", Body=b'{"version": 1, "photos": [{"id"')
+
+    with pytest.raises(DocumentError, match=r"pierrot-db\.json"):
+        aws_lambda.publish_handler(SCHEDULED_EVENT, None)
+
+    assert adapters.publisher.calls == []
+    assert f"{PREFIX}/pierrot-wal.json" not in s3_keys(aws)
+
+
+# ==== one schedule, one post =====================================================================
+
+
+def test_a_second_delivery_of_the_same_scheduled_event_posts_nothing(
+    aws: Any, adapters: Adapters, caplog: pytest.LogCaptureFixture
+) -> None:
+    aws_lambda.sync_handler({}, None)
+    first = aws_lambda.publish_handler(SCHEDULED_EVENT, None)
+    caplog.clear()
+
+    again = aws_lambda.publish_handler(dict(SCHEDULED_EVENT), None)
+
+    assert first["published"] is True
+    assert again["ok"] is True
+    assert again["published"] is False
+    assert again["reason"]
+    assert again["event_id"] == SCHEDULED_EVENT["id"]
+    assert len(adapters.publisher.accepted) == 1
+    assert adapters.publisher.calls.count("post") == 1
+    [entry] = s3_doc(aws, "pierrot-wal.json")["entries"]
+    assert entry["status"] == "published"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert SCHEDULED_EVENT["id"] in warning
+
+
+def test_the_next_scheduled_event_and_hand_made_events_post_again(aws: Any, adapters: Adapters) -> None:
+    aws_lambda.sync_handler({}, None)
+    aws_lambda.publish_handler(SCHEDULED_EVENT, None)
+
+    next_week = aws_lambda.publish_handler({**SCHEDULED_EVENT, "id": "0c5e8a3e-9f7a-4c1e-a3b2-7f6d1e2c3b4a"}, None)
+    by_hand = [aws_lambda.publish_handler({}, None) for _ in range(2)]
+
+    assert next_week["published"] is True
+    assert [answer["published"] for answer in by_hand] == [True, True]
+    assert len(adapters.publisher.accepted) == 4
+
+
+def test_a_malformed_event_id_raises(aws: Any, adapters: Adapters) -> None:
+    aws_lambda.sync_handler({}, None)
+
+    with pytest.raises(UsageError, match="'id'"):
+        aws_lambda.publish_handler({**SCHEDULED_EVENT, "id": 42}, None)
+    assert adapters.publisher.calls == []
 
 
 # ==== secrets from SSM ===========================================================================
