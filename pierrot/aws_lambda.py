@@ -69,12 +69,12 @@ def publish_handler(event: Any, context: Any) -> dict[str, Any]:
         event_id = _event_id(options)
         settings = _settings()
         if not dry_run:
-            _require(settings, wiring.X_SETTINGS)
+            _require(settings, wiring.publish_settings(settings))
         try:
             report = service.publish(
                 wiring.build_store(settings),
                 wiring.build_fetcher(settings),
-                lambda: wiring.build_publisher(settings),
+                lambda network: wiring.build_publisher(settings, network),
                 wiring.publish_options(settings, photo_id=photo_id, dry_run=dry_run, event_id=event_id),
             )
         except CatalogueMissing:
@@ -90,11 +90,22 @@ def publish_handler(event: Any, context: Any) -> dict[str, Any]:
             reason = REDACT(str(exc))
             log.warning("not publishing: %s", reason)
             return {"ok": True, "published": False, "reason": reason, "event_id": event_id}
-        if report.post is not None:
-            log.info("posted photo %s as %s", report.photo.id, report.post.url)
-        else:
+        for line in report.warnings:
+            log.warning("%s", line)
+        for line in [*report.notes, *(note for r in report.results for note in r.settled)]:
+            log.info("%s", line)
+        skipped = [r.skipped for r in report.results if r.skipped]
+        for line in skipped:
+            log.info("%s", line)
+        for result in report.posts:
+            log.info("posted photo %s on %s as %s", result.photo_id, result.display, result.post.url if result.post
+                     else "")
+        if report.dry_run and report.photo is not None:
             log.info("dry run: chose photo %s; nothing was posted or written", report.photo.id)
-        return {"ok": True, "published": report.post is not None, **report.to_dict()}
+        answer = {"ok": True, "published": bool(report.posts), **report.to_dict()}
+        if skipped and not report.posts:
+            answer["reason"] = "; ".join(skipped)  # min_interval: a skip is not a failure
+        return answer
 
 
 @contextmanager

@@ -185,41 +185,78 @@ def sync(app: App, full: bool) -> None:
 @click.option("--license", "licenses", multiple=True, metavar="ID",
               help="Only photos under this Flickr license id; repeatable.")
 @click.option("--link/--no-link", default=None, help="Add the Flickr page link to the post (costs more on X).")
+@click.option("--network", "networks", multiple=True, metavar="NAME", type=click.Choice(["x", "bluesky", "mastodon"]),
+              help="Post to this network (x, bluesky, mastodon) instead of [publish] networks; repeatable.")
+@click.option("--prefer", metavar="MODE", type=click.Choice(["random", "anniversary", "season", "popular"]),
+              help="How to choose: random, anniversary, season or popular (instead of [publish] prefer).")
+@click.option("--jitter", metavar="DURATION",
+              help="Wait a random time up to DURATION (e.g. 45m) before choosing; a dry run never waits.")
 @pass_app
 def publish(app: App, /, dry_run: bool, photo_id: str | None, force: bool, output_dir: Path | None,
-            **overrides: Any) -> None:
-    """Post one never-posted photo to X with alt text, and print the post's URL."""
+            jitter: str | None, **overrides: Any) -> None:
+    """Post one never-posted photo to each network with alt text, and print the posts' URLs."""
     from pierrot import service, wiring
+    from pierrot.durations import parse_duration
 
     if force and not photo_id:
         raise click.UsageError("--force only applies with --photo ID")
     settings = app.settings.with_cli_overrides(overrides)
     if not dry_run:
-        settings.require(*wiring.X_SETTINGS)
-    report = service.publish(
-        wiring.build_store(settings),
-        wiring.build_fetcher(settings),
-        lambda: wiring.build_publisher(settings),
-        wiring.publish_options(settings, photo_id=photo_id, force=force, dry_run=dry_run, output_dir=output_dir),
-    )
+        settings.require(*wiring.publish_settings(settings))
+    run = {"photo_id": photo_id, "force": force, "dry_run": dry_run, "output_dir": output_dir,
+           "jitter": parse_duration(jitter, "--jitter") if jitter else None}
+    try:
+        report = service.publish(
+            wiring.build_store(settings),
+            wiring.build_fetcher(settings),
+            lambda network: wiring.build_publisher(settings, network),
+            wiring.publish_options(settings, **run),
+        )
+    except service.SomeNetworksFailed as failed:
+        _show_publish(app, failed.report)
+        for line in failed.lines:
+            click.echo(f"pierrot: error: {_clean(line)}", err=True)
+        raise click.exceptions.Exit(EXIT_FAILURE) from None
+    _show_publish(app, report)
+
+
+def _show_publish(app: App, report: Any) -> None:
+    """What a publish did: the posts' URLs, or in a dry run what each network would get."""
     for line in report.warnings:
         app.warn(line)
-    if not dry_run:
-        app.say(report.post.url if report.post else "")
+    for note in [*report.notes, *(line for r in report.results for line in r.settled)]:
+        app.say(note)
+    for result in report.results:
+        if result.skipped:
+            app.say(result.skipped)
+    if not report.dry_run:
+        for result in report.results:
+            if result.post is not None:
+                app.say(result.post.url if len(report.results) == 1 else f"{result.display}: {result.post.url}")
         return
     photo = report.photo
     app.say(f"photo:     {photo.id}  {photo.title or '(untitled)'}")
     app.say(f"page:      {photo.page_url}")
-    app.say(f"size:      {report.size_label} ({report.width}x{report.height}), {report.nbytes:,} bytes")
-    app.say(f"text:      {report.text_weight}/280 weighted characters")
-    for line in report.text.split("\n"):
-        app.say(f"  {line}")
-    if report.alt_text is None:
-        app.say("alt text:  (switched off)")
-    else:
-        app.say(f"alt text:  {len(report.alt_text)}/1000 characters")
-        for line in report.alt_text.split("\n"):
-            app.say(f"  {line}")
+    app.say(f"chosen:    {report.rule}: {report.why}")
+    shown = [r for r in report.results if not r.skipped and r.image is not None]
+    # One network: its lines at the top level, as they always were; several: a block each.
+    indent = "  " if len(shown) > 1 else ""
+    for result in shown:
+        image = result.image
+        if indent:
+            app.say(f"{result.display}:")
+        else:
+            app.say(f"network:   {result.display}")
+        app.say(f"{indent}size:      {image.size_label} ({image.width}x{image.height}), {image.nbytes:,} bytes")
+        app.say(f"{indent}text:      {result.length}/{result.limit} {result.unit}")
+        for line in result.text.split("\n"):
+            app.say(f"{indent}  {line}")
+        if result.alt_text is None:
+            app.say(f"{indent}alt text:  (switched off)")
+        else:
+            app.say(f"{indent}alt text:  {len(result.alt_text)}/{result.alt_limit} characters")
+            for line in result.alt_text.split("\n"):
+                app.say(f"{indent}  {line}")
     if report.saved_to:
         app.say(f"saved to:  {report.saved_to}")
     app.say("dry run: nothing was posted or written")
@@ -233,27 +270,44 @@ def _when(text: str | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_app
 def status(app: App, as_json: bool) -> None:
-    """Photos in the catalogue, published, remaining, and what needs a look."""
+    """Photos in the catalogue, published, remaining, and what needs a look, over each network."""
     from pierrot import service, wiring
 
-    state = service.status(wiring.build_store(app.settings), app.settings.filters)
+    state = service.status(wiring.build_store(app.settings), app.settings.filters, networks=app.settings.networks)
     if as_json:
         click.echo(json.dumps(state.to_dict(), indent=2))
         return
+    several = len(state.networks) > 1
+
+    def by_network(figure: str) -> str:
+        total = str(getattr(state, figure))
+        if not several:
+            return total
+        return total + "  (" + ", ".join(f"{name} {getattr(n, figure)}" for name, n in state.networks.items()) + ")"
+
+    last = _when(state.last_publish) + (f"  ({_age(state.last_publish_age)} ago)" if state.last_publish_age else "")
     rows = [
         ("store", state.store),
+        ("networks", ", ".join(state.networks)),
         ("photos", f"{state.photos}" + ("" if state.catalogue_present else "  (no catalogue: run `pierrot sync`)")),
-        ("published", str(state.published)),
-        ("remaining", str(state.remaining)),
-        ("unknown", str(state.unknown) + ("  (see `pierrot history`, then `pierrot resolve`)" if state.unknown
-                                           else "")),
-        ("failed", str(state.failed)),
-        ("pending", ", ".join(f"{p['photo_id']} ({p['age_seconds']}s)" for p in state.pending) or "none"),
+        ("published", by_network("published")),
+        ("remaining", by_network("remaining")),
+        ("unknown", by_network("unknown") + ("  (see `pierrot history`, then `pierrot resolve`)" if state.unknown
+                                             else "")),
+        ("failed", by_network("failed")),
+        ("pending", ", ".join(f"{p['photo_id']} on {p['network']} ({p['age_seconds']}s)" for p in state.pending)
+         or "none"),
         ("last sync", _when(state.last_sync)),
-        ("last publish", _when(state.last_publish)),
+        ("last publish", last),
     ]
     for key, value in rows:
         click.echo(f"{key + ':':<14}{_clean(value)}")
+
+
+def _age(seconds: int | None) -> str:
+    from pierrot.durations import format_age
+
+    return format_age(seconds or 0)
 
 
 @cli.command()
@@ -278,18 +332,23 @@ def history(app: App, as_json: bool, limit: int | None) -> None:
         title = _clean(item.title or "(untitled)")[:40]
         where = _clean(item.post_url or (item.reason or ""))
         status_cell = _paint(f"{_clean(item.status):<10}", fg=colours.get(item.status))
-        click.echo(f"{_clean(item.when):<21}{_clean(item.photo_id):<14}{status_cell}{title:<42}{where}")
+        click.echo(f"{_clean(item.when):<21}{_clean(item.photo_id):<14}{_clean(item.network):<9}{status_cell}"
+                   f"{title:<42}{where}")
 
 
 @cli.command()
 @click.option("--no-x", is_flag=True, help="Skip the X credentials check.")
+@click.option("--max-silence", metavar="DURATION",
+              help="Also fail when no post succeeded within DURATION (e.g. 8d): an alarm for a stopped schedule.")
 @pass_app
-def check(app: App, no_x: bool) -> None:
+def check(app: App, no_x: bool, max_silence: str | None) -> None:
     """Verify the setup without changing anything; exit 0 only if every check passes."""
     from pierrot import service, wiring
+    from pierrot.durations import parse_duration
 
+    silence = parse_duration(max_silence, "--max-silence") if max_silence else None
     app.warn_about_settings = False
-    results = service.run_checks(wiring.build_checks(app.settings, with_x=not no_x))
+    results = service.run_checks(wiring.build_checks(app.settings, with_x=not no_x, max_silence=silence))
     width = max(len(r.name) for r in results) + 2
     for result in results:
         mark = _paint("ok  ", fg="green") if result.ok else _paint("FAIL", fg="red", bold=True)
@@ -301,39 +360,53 @@ def check(app: App, no_x: bool) -> None:
 # A post's address as X shows or shares it: x.com or twitter.com, /i/web/status/ID or /USER/status/ID, any tail.
 _POST_HOSTS = {f"{sub}{domain}" for sub in ("", "www.", "mobile.") for domain in ("x.com", "twitter.com")}
 _POST_PATH = re.compile(r"/(?:i/web|i|[A-Za-z0-9_]+)/status(?:es)?/([0-9]+)(?:/.*)?")
+_BLUESKY_POST = re.compile(r"https://bsky\.app/profile/[^/\s]+/post/([a-z2-7]{13})/?|at://[^/\s]+/app\.bsky\.feed\.post/"
+                           r"([a-z2-7]{13})")
+_MASTODON_POST = re.compile(r"https://[^/\s]+/(?:@[^/\s]+|users/[^/\s]+/statuses)/([0-9]+)/?")
 
 
-def _post_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """The post id in ``value``: the id itself, or the post's URL."""
-    if value is None:
-        return None
+def _post_id(network: str, value: str) -> tuple[str, str | None]:
+    """The post id in ``value`` (the id itself, or the post's URL) and the URL if one was given."""
     text = value.strip()
+    if network == "bluesky":
+        found = _BLUESKY_POST.fullmatch(text)
+        if found or re.fullmatch(r"[a-z2-7]{13}", text):
+            return (found.group(1) or found.group(2)) if found else text, text if found and "://" in text else None
+        raise click.BadParameter(f"{value!r} is not a Bluesky post: give its https://bsky.app/profile/.../post/... "
+                                 "URL or its record key", param_hint="--posted")
+    if network == "mastodon":
+        found = _MASTODON_POST.fullmatch(text)
+        if found or re.fullmatch(r"[0-9]+", text):
+            return (found.group(1) if found else text), text if found else None
+        raise click.BadParameter(f"{value!r} is not a Mastodon post: give its URL or its id", param_hint="--posted")
     if re.fullmatch(r"[0-9]+", text):
-        return text
+        return text, None
     parts = urlsplit(text if "://" in text else f"https://{text}")
     if parts.scheme in ("http", "https") and (parts.hostname or "") in _POST_HOSTS:
         found = _POST_PATH.fullmatch(parts.path)
         if found:
-            return found.group(1)
+            return found.group(1), None
     raise click.BadParameter(
         f"{value!r} is not a post id nor a post's URL: give the digits at the end of the post's URL, or the URL "
-        "itself (https://x.com/you/status/123...)"
+        "itself (https://x.com/you/status/123...)", param_hint="--posted"
     )
 
 
 @cli.command()
 @click.argument("photo_id")
-@click.option("--posted", "post_id", metavar="POST_ID|URL", callback=_post_id,
-              help="It was posted, as this post (its id or its URL).")
+@click.option("--posted", "post", metavar="POST_ID|URL", help="It was posted, as this post (its id or its URL).")
 @click.option("--not-posted", is_flag=True, help="It was not posted: make the photo eligible again.")
+@click.option("--network", default="x", show_default=True, type=click.Choice(["x", "bluesky", "mastodon"]),
+              help="The network whose entry to settle.")
 @pass_app
-def resolve(app: App, photo_id: str, post_id: str | None, not_posted: bool) -> None:
-    """Settle an unknown (or stale pending) publish after checking your X account."""
+def resolve(app: App, photo_id: str, post: str | None, not_posted: bool, network: str) -> None:
+    """Settle an unknown (or stale pending) publish after checking your account."""
     from pierrot import service, wiring
 
-    if bool(post_id) == not_posted:
+    if bool(post) == not_posted:
         raise click.UsageError("give exactly one of --posted POST_ID or --not-posted")
-    entry = service.resolve(wiring.build_store(app.settings), photo_id, posted=post_id,
-                            lease_seconds=app.settings.lease_seconds)
-    app.say(f"photo {photo_id} is now {entry.status}" + (f" ({entry.post_url})" if entry.post_url else ""))
-
+    post_id, post_url = _post_id(network, post) if post else (None, None)
+    entry = service.resolve(wiring.build_store(app.settings), photo_id, posted=post_id, network=network,
+                            post_url=post_url, lease_seconds=app.settings.lease_seconds)
+    app.say(f"photo {photo_id} is now {entry.status} on {network}" + (f" ({entry.post_url})" if entry.post_url
+                                                                       else ""))

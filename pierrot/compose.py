@@ -17,13 +17,19 @@ MAX_ALT_TEXT = 1000
 
 TEMPLATE_SETTING = "PIERROT_PUBLISH_TEMPLATE"
 ALT_TEMPLATE_SETTING = "PIERROT_PUBLISH_ALT_TEMPLATE"
-PLACEHOLDERS = ("title", "description", "url", "date_taken", "year", "tags")
+PLACEHOLDERS = ("title", "description", "url", "date_taken", "year", "tags", "years_ago", "month")
 ELLIPSIS = "…"
 
 # Free text gives way in this order when the text is too long; the URL, dates and the template's own text never do.
 _SHORTEN_ORDER = ("description", "tags", "title")
 # Only for validate_template: the fixed placeholders weigh the same for every photo (a URL always counts 23).
-_SAMPLE_FIXED = {"url": "https://www.flickr.com/photos/someone/1/", "date_taken": "2024-01-01", "year": "2024"}
+_SAMPLE_FIXED = {
+    "url": "https://www.flickr.com/photos/someone/1/", "date_taken": "2024-01-01", "year": "2024",
+    "years_ago": "10 years ago today", "month": "September",
+}
+Measure = Callable[[str], int]
+# Values that depend on the run, not the photo alone: {years_ago} and {month} (see pierrot.selection).
+Context = Mapping[str, str]
 # How far back from the cut a space may be and still be preferred, in code points.
 _WORD_WINDOW = 20
 
@@ -70,45 +76,62 @@ def fallback_title(photo: Photo) -> str:
     return f"Photo taken {taken.day} {_MONTHS[taken.month - 1]} {taken.year}"
 
 
-def validate_template(template: str, setting: str) -> None:
+def validate_template(
+    template: str, setting: str, *, measure: Measure | None = None, limit: int | None = None
+) -> None:
     """Raise ConfigError, naming ``setting``, if the template is malformed, unknown or leaves no room for text."""
     segments = _parse(template, setting)
-    measure, limit = _rules(setting)
+    default_measure, default_limit = _rules(setting)
+    measure, limit = measure or default_measure, limit or default_limit
     sample = {name: "" for name in PLACEHOLDERS} | _SAMPLE_FIXED
     fixed = _tidy(_render(segments, sample))
     if measure(fixed) > limit:
         raise ConfigError(_too_long(setting, measure(fixed), limit))
 
 
-def compose_post(photo: Photo, template: str = "{title}", link: bool = False) -> str:
-    """The post text: the template filled in from the photo, shortened to fit X's 280 weighted characters."""
-    segments = list(_parse(template, TEMPLATE_SETTING))
-    appended = link and not _uses(segments, "url")
-    if appended:
-        segments.append(("\n", "url"))
-    with_link = " with the link (PIERROT_PUBLISH_LINK)" if appended else ""
-    return _compose(photo, segments, weighted_length, MAX_POST_WEIGHT, TEMPLATE_SETTING, with_link)
+def compose_post(
+    photo: Photo,
+    template: str = "{title}",
+    link: bool = False,
+    *,
+    measure: Measure = weighted_length,
+    limit: int = MAX_POST_WEIGHT,
+    setting: str = TEMPLATE_SETTING,
+    context: Context | None = None,
+) -> str:
+    """The post text: the template filled in from the photo, shortened to fit the network's limit (X's default)."""
+    return next(compose_post_variants(photo, template, link, measure=measure, limit=limit, setting=setting,
+                                      context=context))
 
 
 # How many distinct variants of one text pierrot tries before giving up on making it new.
 MAX_VARIANTS = 50
 
 
-def compose_post_variants(photo: Photo, template: str = "{title}", link: bool = False) -> Iterator[str]:
+def compose_post_variants(
+    photo: Photo,
+    template: str = "{title}",
+    link: bool = False,
+    *,
+    measure: Measure = weighted_length,
+    limit: int = MAX_POST_WEIGHT,
+    setting: str = TEMPLATE_SETTING,
+    context: Context | None = None,
+) -> Iterator[str]:
     """The post text, then variants a reader finds natural: the date taken, then a counter.
 
     X refuses a text it has already seen from the account, and real photostreams repeat titles ("Sunset",
     a batch named after a trip, untitled photos). A variant adds, right after the title (or at the end of the
     text, before an appended link): " (12 May 2019)" from the date taken, then " (2)", " (3)"... Each fits the
     limit like the text itself, shortening the free text and never the addition."""
-    segments = list(_parse(template, TEMPLATE_SETTING))
+    segments = list(_parse(template, setting))
     appended = link and not _uses(segments, "url")
     if appended:
         segments.append(("\n", "url"))
     with_link = " with the link (PIERROT_PUBLISH_LINK)" if appended else ""
-    base = _compose(photo, segments, weighted_length, MAX_POST_WEIGHT, TEMPLATE_SETTING, with_link)
+    base = _compose(photo, segments, measure, limit, setting, with_link, context)
     yield base
-    segments = list(_or_title(segments, _values(photo) | {"tags": " ".join(_hashtags(photo.tags))}))
+    segments = list(_or_title(segments, _values(photo, context) | {"tags": " ".join(_hashtags(photo.tags))}))
     taken = photo.taken
     additions = []
     if taken is not None:
@@ -118,8 +141,7 @@ def compose_post_variants(photo: Photo, template: str = "{title}", link: bool = 
     additions += [f" ({n})" for n in range(2, MAX_VARIANTS + 1)]
     for addition in additions:
         try:
-            yield _compose(photo, _with_addition(segments, addition), weighted_length, MAX_POST_WEIGHT,
-                           TEMPLATE_SETTING, with_link)
+            yield _compose(photo, _with_addition(segments, addition), measure, limit, setting, with_link, context)
         except ConfigError:
             return  # no room left for an addition: the caller has what there is
 
@@ -134,10 +156,17 @@ def _with_addition(segments: _Segments, addition: str) -> list[tuple[str, str | 
     return result
 
 
-def compose_alt_text(photo: Photo, template: str = "{title}. {description}") -> str:
-    """The image's alt text: the template filled in from the photo, at most 1000 characters."""
-    segments = _parse(template, ALT_TEMPLATE_SETTING)
-    return _compose(photo, segments, len, MAX_ALT_TEXT, ALT_TEMPLATE_SETTING)
+def compose_alt_text(
+    photo: Photo,
+    template: str = "{title}. {description}",
+    *,
+    limit: int = MAX_ALT_TEXT,
+    setting: str = ALT_TEMPLATE_SETTING,
+    context: Context | None = None,
+) -> str:
+    """The image's alt text: the template filled in from the photo, at most ``limit`` characters (X's 1000)."""
+    segments = _parse(template, setting)
+    return _compose(photo, segments, len, limit, setting, "", context)
 
 
 # --- templates ---------------------------------------------------------------------------------
@@ -166,7 +195,7 @@ def _uses(segments: _Segments, name: str) -> bool:
 
 
 def _rules(setting: str) -> tuple[Callable[[str], int], int]:
-    if setting == ALT_TEMPLATE_SETTING:
+    if "ALT_TEMPLATE" in setting or "alt_template" in setting:
         return len, MAX_ALT_TEXT
     return weighted_length, MAX_POST_WEIGHT
 
@@ -182,9 +211,15 @@ def _too_long(setting: str, length: int, limit: int, extra: str = "") -> str:
 
 
 def _compose(
-    photo: Photo, segments: _Segments, measure: Callable[[str], int], limit: int, setting: str, extra: str = ""
+    photo: Photo,
+    segments: _Segments,
+    measure: Callable[[str], int],
+    limit: int,
+    setting: str,
+    extra: str = "",
+    context: Context | None = None,
 ) -> str:
-    values = _values(photo)
+    values = _values(photo, context)
     tags = _hashtags(photo.tags)
     values["tags"] = " ".join(tags)
     segments = _or_title(segments, values)
@@ -202,9 +237,12 @@ def _or_title(segments: _Segments, values: Mapping[str, str]) -> _Segments:
     return [("", "title")] + ([("\n", "url")] if _uses(segments, "url") else [])
 
 
-def _values(photo: Photo) -> dict[str, str]:
+def _values(photo: Photo, context: Context | None = None) -> dict[str, str]:
     taken = photo.taken
     return {
+        "years_ago": "",
+        "month": "",
+        **(context or {}),
         "title": _nfc(strip_html(photo.title)) or fallback_title(photo),
         "description": _nfc(strip_html(photo.description)),
         "url": photo.page_url,

@@ -30,6 +30,9 @@ DEFAULT_ALT_TEMPLATE = "{title}. {description}"
 DEFAULT_LEASE_SECONDS = 900
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
+DEFAULT_BLUESKY_SERVICE = "https://bsky.social"
+NETWORKS = ("x", "bluesky", "mastodon")
+
 MAX_SECONDS = 7 * 24 * 3600
 # [store] url has these other names too: people write what the value is.
 STORE_KEY_ALIASES = ("path", "location", "uri")
@@ -45,10 +48,11 @@ class Spec:
     env: str
     section: str
     key: str
-    kind: str = "str"  # str, bool, int, float, date, list
+    kind: str = "str"  # str, bool, int, float, date, list, duration, choice, networks
     secret: bool = False
     default: Any = None
     help: str = ""
+    choices: tuple[str, ...] = ()
 
 
 SPECS: tuple[Spec, ...] = (
@@ -89,6 +93,41 @@ SPECS: tuple[Spec, ...] = (
          help="only photos uploaded on or after this date"),
     Spec("licenses", "PIERROT_PUBLISH_LICENSES", "publish", "licenses", kind="list",
          help="only photos under these Flickr license ids"),
+    Spec("networks", "PIERROT_PUBLISH_NETWORKS", "publish", "networks", kind="networks", default=("x",),
+         choices=NETWORKS, help="networks a run posts to: x, bluesky, mastodon (comma-separated or a TOML list)"),
+    Spec("keep_location", "PIERROT_PUBLISH_KEEP_LOCATION", "publish", "keep_location", kind="bool", default=False,
+         help="keep the images' EXIF GPS location (removed before every upload unless true)"),
+    Spec("prefer", "PIERROT_PUBLISH_PREFER", "publish", "prefer", kind="choice", default="random",
+         choices=("random", "anniversary", "season", "popular"),
+         help="how to choose: random, anniversary (taken this day in an earlier year), season (this month), "
+              "popular (weighted by favourites and views)"),
+    Spec("min_interval", "PIERROT_PUBLISH_MIN_INTERVAL", "publish", "min_interval", kind="duration",
+         help="skip a publish that starts sooner than this after the last post (e.g. 20h, 6d)"),
+    Spec("repost_after", "PIERROT_PUBLISH_REPOST_AFTER", "publish", "repost_after", kind="duration",
+         help="once every photo is posted, post again those last posted longer ago than this (e.g. 2y)"),
+    Spec("x_template", "PIERROT_X_TEMPLATE", "x", "template", help="post text on X (default: [publish] template)"),
+    Spec("x_alt_template", "PIERROT_X_ALT_TEMPLATE", "x", "alt_template",
+         help="alt text on X (default: [publish] alt_template)"),
+    Spec("bluesky_handle", "PIERROT_BLUESKY_HANDLE", "bluesky", "handle",
+         help="the Bluesky account, e.g. someone.bsky.social"),
+    Spec("bluesky_app_password", "PIERROT_BLUESKY_APP_PASSWORD", "bluesky", "app_password", secret=True,
+         help="a Bluesky app password (Settings, Privacy and security, App passwords), never the account password"),
+    Spec("bluesky_service", "PIERROT_BLUESKY_SERVICE", "bluesky", "service", default=DEFAULT_BLUESKY_SERVICE,
+         help="the Bluesky PDS or entryway; https, or http on loopback only"),
+    Spec("bluesky_template", "PIERROT_BLUESKY_TEMPLATE", "bluesky", "template",
+         help="post text on Bluesky (default: [publish] template)"),
+    Spec("bluesky_alt_template", "PIERROT_BLUESKY_ALT_TEMPLATE", "bluesky", "alt_template",
+         help="alt text on Bluesky (default: [publish] alt_template)"),
+    Spec("mastodon_url", "PIERROT_MASTODON_URL", "mastodon", "url",
+         help="the Mastodon (or Pixelfed) instance, e.g. https://mastodon.social"),
+    Spec("mastodon_access_token", "PIERROT_MASTODON_ACCESS_TOKEN", "mastodon", "access_token", secret=True,
+         help="a token with write:media write:statuses read:accounts (Pixelfed: write read)"),
+    Spec("mastodon_visibility", "PIERROT_MASTODON_VISIBILITY", "mastodon", "visibility", kind="choice",
+         default="public", choices=("public", "unlisted", "private"), help="public, unlisted or private"),
+    Spec("mastodon_template", "PIERROT_MASTODON_TEMPLATE", "mastodon", "template",
+         help="post text on Mastodon (default: [publish] template)"),
+    Spec("mastodon_alt_template", "PIERROT_MASTODON_ALT_TEMPLATE", "mastodon", "alt_template",
+         help="alt text on Mastodon (default: [publish] alt_template)"),
     Spec("lease_seconds", "PIERROT_PUBLISH_LEASE_SECONDS", "publish", "lease_seconds", kind="int",
          default=DEFAULT_LEASE_SECONDS, help="how long a pending publish blocks others"),
     Spec("timeout", "PIERROT_HTTP_TIMEOUT", "store", "http_timeout", kind="float", default=DEFAULT_TIMEOUT_SECONDS,
@@ -280,6 +319,30 @@ def _convert(spec: Spec, raw: Any, origin: str) -> Any:
             return dt.date.fromisoformat(str(raw).strip())
         except ValueError:
             raise bad("a date as YYYY-MM-DD") from None
+    if spec.kind == "duration":
+        from pierrot.durations import parse_duration
+
+        if not isinstance(raw, str):
+            raise bad("a duration such as 20h or 6d")
+        return parse_duration(raw, origin)
+    if spec.kind == "choice":
+        text = str(raw).strip().lower()
+        if text not in spec.choices:
+            raise bad(" or ".join(spec.choices))
+        return text
+    if spec.kind == "networks":
+        if isinstance(raw, str):
+            names = [x.strip().lower() for x in raw.split(",")]
+        elif isinstance(raw, list | tuple):
+            names = [str(x).strip().lower() for x in raw]
+        else:
+            raise bad("network names: " + ", ".join(spec.choices))
+        names = [n for n in names if n]
+        unknown = [n for n in names if n not in spec.choices]
+        if unknown or not names:
+            raise bad("one or more of " + ", ".join(spec.choices) + (f" (unknown: {', '.join(unknown)})"
+                                                                     if unknown else ""))
+        return tuple(dict.fromkeys(names))
     if spec.kind == "list":
         if isinstance(raw, list):
             items = [str(x).strip() for x in raw]
@@ -435,8 +498,12 @@ def load_settings(
     settings = Settings(values, origins, path, loaded, config_problems + env_file_problems,
                         config_problems=config_problems, env_file=env_file, env_file_problems=env_file_problems)
     parse_store(str(values["store"]), origins["store"] if origins["store"] != "default" else "PIERROT_STORE")
-    for url_attr in ("flickr_api_url", "x_api_url"):
-        _check_api_url(SPECS_BY_ATTR[url_attr], str(values[url_attr]), origins[url_attr])
+    for url_attr in ("flickr_api_url", "x_api_url", "bluesky_service", "mastodon_url"):
+        if values[url_attr]:
+            _check_api_url(SPECS_BY_ATTR[url_attr], str(values[url_attr]), origins[url_attr])
+    for url_attr in ("bluesky_service", "mastodon_url"):
+        if values[url_attr]:
+            values[url_attr] = str(values[url_attr]).rstrip("/")
     # Forgiving about how a base URL is written: a bare Flickr host means its REST path, and an X base
     # given with its version ("…/2") means the host.
     flickr_url = str(values["flickr_api_url"])

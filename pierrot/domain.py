@@ -167,6 +167,30 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+# The largest original any supported network takes (Mastodon's default image_matrix_limit): larger ones are
+# never posted, so the catalogue does not keep them.
+MAX_USEFUL_ORIGINAL_PIXELS = 33_177_600
+
+
+def sizes_for(photo: Photo, *, max_edge: int | None = None, max_pixels: int | None = None) -> list[Size]:
+    """The sizes of ``photo`` worth trying for a network with these limits, largest first.
+
+    The original only when its dimensions are known and within the limits; the fixed sizes whenever they are."""
+    sizes = []
+    for size in photo.sizes:
+        if size.label not in SIZE_LABELS:
+            continue
+        edge = size.edge or NOMINAL_EDGE.get(size.label, 0)
+        if size.label == "o" and not (size.width > 0 and size.height > 0):
+            continue
+        if max_edge is not None and edge > max_edge:
+            continue
+        if max_pixels is not None and size.width * size.height > max_pixels:
+            continue
+        sizes.append(size)
+    return sorted(sizes, key=lambda s: (-(s.edge or NOMINAL_EDGE.get(s.label, 0)), SIZE_LABELS.index(s.label)))
+
+
 def newest_first(photos: Iterable[Photo]) -> list[Photo]:
     """Order photos as Flickr lists them: newest upload first."""
     return sorted(photos, key=lambda p: (p.date_uploaded, int(p.id) if p.id.isdigit() else 0), reverse=True)
@@ -458,6 +482,11 @@ class LogEntry:
     event_id: str | None = None
     # When an unknown outcome was settled by hand; the entry keeps the attempt's own time.
     resolved_at: str | None = None
+    # What makes the post exactly-once where the network allows it (see pierrot.ports.Attempt): the record
+    # key or Idempotency-Key chosen before posting, the time the post says it was made, the uploaded media.
+    key: str | None = None
+    created_at: str | None = None
+    media_id: str | None = None
 
     @property
     def unconfirmed(self) -> bool:
@@ -484,7 +513,7 @@ class LogEntry:
             "reason": self.reason,
             "title": self.title,
         }
-        for key in ("text", "event_id", "resolved_at"):
+        for key in ("text", "event_id", "resolved_at", "key", "created_at", "media_id"):
             if getattr(self, key) is not None:
                 doc[key] = getattr(self, key)
         return doc
@@ -511,6 +540,9 @@ class LogEntry:
             text=_opt_str(doc.get("text")),
             event_id=_opt_str(doc.get("event_id")),
             resolved_at=_opt_str(doc.get("resolved_at")),
+            key=_opt_str(doc.get("key")),
+            created_at=_opt_str(doc.get("created_at")),
+            media_id=_opt_str(doc.get("media_id")),
         )
 
     def age(self, now: dt.datetime) -> float:
@@ -578,8 +610,13 @@ class PublishLog:
                 return e
         return None
 
-    def with_entry(self, entry: LogEntry) -> PublishLog:
-        return PublishLog([*self.entries, entry])
+    def with_entry(self, *entries: LogEntry) -> PublishLog:
+        return PublishLog([*self.entries, *entries])
+
+    def last_posted(self, network: str) -> str | None:
+        """When the last post with evidence was made on ``network`` (ISO 8601), or None."""
+        times = [e.updated_at for e in self.entries if e.network == network and e.state == PUBLISHED]
+        return max(times) if times else None
 
     def with_update(self, index: int, **changes: Any) -> PublishLog:
         entries = list(self.entries)
@@ -648,9 +685,12 @@ class Eligibility:
     filtered_out: int
 
 
-def eligible_in(catalogue: StoredCatalogue, log: PublishLog, network: str, filters: Filters) -> Eligibility:
-    """The photos that may be chosen now; records are parsed only when filters need their fields."""
-    blocked = log.blocked_ids(network)
+def eligible_in(
+    catalogue: StoredCatalogue, log: PublishLog, network: str | Sequence[str], filters: Filters
+) -> Eligibility:
+    """The photos that may be chosen now (on every one of ``network``); records are parsed only for filters."""
+    networks = (network,) if isinstance(network, str) else tuple(network)
+    blocked = set().union(*(log.blocked_ids(n) for n in networks)) if networks else set()
     if not filters.active:
         videos = catalogue.videos
         eligible = [i for i, pid in enumerate(catalogue.ids) if pid not in blocked and i not in videos]

@@ -82,6 +82,14 @@ class ImageError(PierrotError):
     """No size of the photo could be downloaded as an acceptable image."""
 
 
+class SizeUnavailable(ImageError):
+    """One size of a photo cannot be used (refused, missing, too large, not an image); the next may."""
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
 class PhotoGone(ImageError):
     """Every size of the photo answers 404 or 410: deleted or made private on Flickr since the last sync."""
 

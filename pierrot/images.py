@@ -19,7 +19,7 @@ from urllib3.util import parse_url
 from pierrot import __version__
 from pierrot.api_session import DEADLINE_FACTOR, AnswerTooSlow, read_chunks
 from pierrot.domain import MAX_POSTABLE_ORIGINAL_EDGE, NOMINAL_EDGE, SIZE_LABELS, Photo, Size
-from pierrot.errors import ConfigError, ImageError, PhotoGone
+from pierrot.errors import ConfigError, ImageError, PhotoGone, SizeUnavailable
 from pierrot.ports import FetchedImage, ImageFetcher
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,17 @@ class HttpImageFetcher(ImageFetcher):
             )
         raise ImageError(f"photo {photo.id}: no size could be downloaded as an image X accepts ({', '.join(failures)})")
 
+    def fetch_size(self, photo: Photo, size: Size, directory: Path, max_bytes: int) -> FetchedImage:
+        """Write this one size of ``photo`` into ``directory`` (SizeUnavailable with the reason if unusable)."""
+        try:
+            refusal = self.refusal(size.url)
+            if refusal:
+                raise _SizeFailed(refusal)
+            return self._download(photo, size, directory, max_bytes)
+        except _SizeFailed as failure:
+            log.info("photo %s size %s not used: %s", photo.id, size.label, failure)
+            raise SizeUnavailable(str(failure), status=failure.status) from None
+
     def refusal(self, url: str) -> str | None:
         """Why ``url`` may not be fetched, or None if it is on the allow-list."""
         if not URL_CHARACTERS.fullmatch(url):
@@ -152,8 +163,9 @@ class HttpImageFetcher(ImageFetcher):
 
     # ---- one size ------------------------------------------------------------------------------
 
-    def _download(self, photo: Photo, size: Size, directory: Path) -> FetchedImage:
+    def _download(self, photo: Photo, size: Size, directory: Path, max_bytes: int | None = None) -> FetchedImage:
         self.calls += 1
+        limit = max_bytes if max_bytes is not None else self._max_bytes
         # The whole download ends within this: the timeout alone bounds each read, not a trickle of bytes.
         budget = DEADLINE_FACTOR * self._timeout
         deadline = time.monotonic() + budget
@@ -175,10 +187,10 @@ class HttpImageFetcher(ImageFetcher):
                 raise _SizeFailed(f"redirected (HTTP {response.status_code})")
             if response.status_code != 200:
                 raise _SizeFailed(f"HTTP {response.status_code}", status=response.status_code)
-            if _declared_length(response) > self._max_bytes:
-                raise _SizeFailed(self._too_large)
+            if _declared_length(response) > limit:
+                raise _SizeFailed(_too_large(limit))
             try:
-                return self._save(photo, size, directory, read_chunks(response, deadline, budget))
+                return self._save(photo, size, directory, read_chunks(response, deadline, budget), limit)
             except AnswerTooSlow as exc:
                 raise _SizeFailed(str(exc)) from None
             except requests.Timeout:
@@ -190,11 +202,13 @@ class HttpImageFetcher(ImageFetcher):
                     f"cannot write the image of photo {photo.id} in {directory}: {exc.strerror or exc}"
                 ) from None
 
-    def _save(self, photo: Photo, size: Size, directory: Path, body: Generator[bytes, None, None]) -> FetchedImage:
+    def _save(
+        self, photo: Photo, size: Size, directory: Path, body: Generator[bytes, None, None], limit: int
+    ) -> FetchedImage:
         with contextlib.closing(body) as chunks:
-            return self._write(photo, size, directory, chunks)
+            return self._write(photo, size, directory, chunks, limit)
 
-    def _write(self, photo: Photo, size: Size, directory: Path, chunks: Iterator[bytes]) -> FetchedImage:
+    def _write(self, photo: Photo, size: Size, directory: Path, chunks: Iterator[bytes], limit: int) -> FetchedImage:
         head = b""
         for chunk in chunks:
             head += chunk
@@ -211,17 +225,18 @@ class HttpImageFetcher(ImageFetcher):
                 nbytes = 0
                 for chunk in itertools.chain([head], chunks):
                     nbytes += len(chunk)
-                    if nbytes > self._max_bytes:
-                        raise _SizeFailed(self._too_large)
+                    if nbytes > limit:
+                        raise _SizeFailed(_too_large(limit))
                     out.write(chunk)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
         return FetchedImage(path, size.label, size.width, size.height, nbytes, mime_type)
 
-    @property
-    def _too_large(self) -> str:
-        return f"too large (>{_amount(self._max_bytes)})"
+
+
+def _too_large(limit: int) -> str:
+    return f"too large (>{_amount(limit)})"
 
 
 def candidates(photo: Photo) -> list[Size]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pierrot.domain import Photo
+from pierrot.domain import Photo, Size
 
 # ---- the document store ------------------------------------------------------------------------
 
@@ -123,16 +123,19 @@ class FetchedImage:
 
 
 class ImageFetcher(abc.ABC):
-    """Downloads the largest acceptable rendition of a photo."""
+    """Downloads renditions of a photo from Flickr."""
 
     calls: int = 0
 
     @abc.abstractmethod
-    def fetch(self, photo: Photo, directory: Path) -> FetchedImage:
-        """Write the best size that fits the network's limit into ``directory`` (ImageError if none)."""
+    def fetch_size(self, photo: Photo, size: Size, directory: Path, max_bytes: int) -> FetchedImage:
+        """Write this one size of ``photo`` into ``directory``.
+
+        Raises SizeUnavailable (with the HTTP status, if any) when it cannot be used: refused, missing, not an
+        image, over ``max_bytes``; ImageError when the file cannot be written."""
 
 
-# ---- the social network -----------------------------------------------------------------------
+# ---- the social networks ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -143,25 +146,81 @@ class Post:
     url: str
 
 
+@dataclass(frozen=True)
+class NetworkRules:
+    """What one network accepts, as data: composing and choosing the image read these, never a network's name."""
+
+    name: str  # as the settings say it: "x", "bluesky", "mastodon"
+    display: str  # as people say it: "X", "Bluesky", "Mastodon"
+    text_limit: int
+    measure: Callable[[str], int]  # the network's own count of a text, against text_limit
+    unit: str  # what measure counts, for people: "weighted characters", "graphemes", "characters"
+    alt_limit: int
+    max_image_bytes: int
+    max_image_pixels: int | None = None  # width × height
+    max_image_edge: int | None = None  # the longest side
+    max_text_bytes: int | None = None  # UTF-8 bytes, where the network caps those too
+    # True when an interrupted post can be settled by asking the network (a key pierrot chose is looked up).
+    settles_unknown: bool = False
+    # True when the network refuses a text the account posted before (X): a duplicate answer to a new post is
+    # then a collision of texts, not evidence of an earlier post.
+    refuses_repeated_text: bool = False
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What makes a post exactly-once where the network allows it, kept in the pending entry before posting.
+
+    ``key`` is the record key (Bluesky's TID) or the Idempotency-Key (Mastodon); ``created_at`` the time the
+    post says it was made (Bluesky needs it byte-identical on a retry); ``media_id`` the uploaded media."""
+
+    key: str
+    created_at: str
+    media_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What a network says about an interrupted post.
+
+    ``posted`` True: it exists (``post`` names it when the network says which); False: it definitely does not;
+    None: the network cannot tell. ``same_key`` with False: post it again with the same key and media."""
+
+    posted: bool | None
+    post: Post | None = None
+    same_key: bool = False
+    reason: str = ""
+
+
 class Publisher(abc.ABC):
     """One social network account that can receive a photo with text and alt text."""
 
-    network: str
-    max_image_bytes: int = 5 * 1024 * 1024
-    max_alt_text: int = 1000
+    rules: NetworkRules
+
+    @property
+    def network(self) -> str:
+        return self.rules.name
+
+    def prepare(self) -> NetworkRules:
+        """Once per run, before anything else: log in, read the instance's limits. Returns the rules in force."""
+        return self.rules
+
+    def new_attempt(self, created_at: str) -> Attempt:
+        """The key and time of a new post (only networks that can settle need a real key)."""
+        return Attempt(key="", created_at=created_at)
 
     @abc.abstractmethod
-    def upload_media(self, image: FetchedImage) -> str:
-        """Upload the image; returns the media id. Nothing is public yet."""
+    def upload_media(self, image: FetchedImage, alt_text: str | None) -> str:
+        """Upload the image with its alt text; returns the media id. Nothing is public yet (PublishError)."""
 
     @abc.abstractmethod
-    def set_alt_text(self, media_id: str, text: str) -> None:
-        """Attach alt text to uploaded media."""
-
-    @abc.abstractmethod
-    def create_post(self, text: str, media_ids: list[str]) -> Post:
+    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
         """Publish. Raises PostRefused (nothing posted), DuplicatePost or PostOutcomeUnknown."""
+
+    def settle(self, attempt: Attempt, text: str, started_at: str) -> Settled:
+        """Whether an interrupted post exists; by default the network cannot tell (settled by hand)."""
+        return Settled(posted=None, reason=f"{self.rules.display} cannot tell: settle it with `pierrot resolve`")
 
     @abc.abstractmethod
     def whoami(self) -> str:
-        """The account's handle, to check the credentials."""
+        """The account's handle, to check the credentials (one cheap call)."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from pierrot.config import SPECS_BY_ATTR, Settings
 from pierrot.errors import ConfigError
-from pierrot.ports import DocumentStore, ImageFetcher, PhotoSource, Publisher
-from pierrot.service import PublishOptions
+from pierrot.ports import DocumentStore, ImageFetcher, NetworkRules, PhotoSource, Publisher
+from pierrot.service import NetworkOptions, PublishOptions
 
 
 def build_store(settings: Settings) -> DocumentStore:
@@ -32,8 +33,27 @@ def build_fetcher(settings: Settings) -> ImageFetcher:
     return HttpImageFetcher(extra_hosts=settings.image_hosts or (), timeout=settings.timeout)
 
 
-def build_publisher(settings: Settings) -> Publisher:
-    settings.require(*X_SETTINGS)
+def build_publisher(settings: Settings, network: str = "x") -> Publisher:
+    """The publisher of one network, from its settings (ConfigError naming what is missing)."""
+    settings.require(*NETWORK_SETTINGS[network])
+    if network == "bluesky":
+        from pierrot.bluesky import BlueskyPublisher
+
+        return BlueskyPublisher(
+            handle=settings.bluesky_handle,
+            app_password=settings.bluesky_app_password,
+            service=settings.bluesky_service,
+            timeout=settings.timeout,
+        )
+    if network == "mastodon":
+        from pierrot.mastodon import MastodonPublisher
+
+        return MastodonPublisher(
+            url=settings.mastodon_url,
+            access_token=settings.mastodon_access_token,
+            visibility=settings.mastodon_visibility,
+            timeout=settings.timeout,
+        )
     from pierrot.x import XPublisher
 
     return XPublisher(
@@ -46,30 +66,74 @@ def build_publisher(settings: Settings) -> Publisher:
     )
 
 
+def network_rules(network: str) -> NetworkRules:
+    """A network's rules without credentials or a network call (an instance's own limits come at prepare)."""
+    if network == "bluesky":
+        from pierrot.bluesky import RULES as BLUESKY
+
+        return BLUESKY
+    if network == "mastodon":
+        from pierrot.mastodon import DEFAULT_RULES as MASTODON
+
+        return MASTODON
+    from pierrot.xtext import RULES as X
+
+    return X
+
+
 X_SETTINGS = ("x_api_key", "x_api_secret", "x_access_token", "x_access_token_secret")
+BLUESKY_SETTINGS = ("bluesky_handle", "bluesky_app_password")
+MASTODON_SETTINGS = ("mastodon_url", "mastodon_access_token")
+NETWORK_SETTINGS = {"x": X_SETTINGS, "bluesky": BLUESKY_SETTINGS, "mastodon": MASTODON_SETTINGS}
 FLICKR_SETTINGS = ("flickr_api_key", "flickr_api_secret", "flickr_user")
 
 
+def publish_settings(settings: Settings) -> tuple[str, ...]:
+    """Every setting a real publish needs, for the networks the settings select."""
+    return tuple(attr for network in settings.networks for attr in NETWORK_SETTINGS[network])
+
+
 def publish_options(settings: Settings, **run: Any) -> PublishOptions:
-    """The publish options the settings give, with this run's own (photo, force, dry run, output)."""
+    """The publish options the settings give, with this run's own (photo, force, dry run, output, event id)."""
+    networks = tuple(
+        NetworkOptions(
+            network_rules(name),
+            template=settings.values.get(f"{name}_template") or None,
+            alt_template=settings.values.get(f"{name}_alt_template") or None,
+            template_setting=f"PIERROT_{name.upper()}_TEMPLATE" if settings.values.get(f"{name}_template")
+            else "PIERROT_PUBLISH_TEMPLATE",
+            alt_template_setting=f"PIERROT_{name.upper()}_ALT_TEMPLATE"
+            if settings.values.get(f"{name}_alt_template") else "PIERROT_PUBLISH_ALT_TEMPLATE",
+        )
+        for name in settings.networks
+    )
     return PublishOptions(
+        networks=networks,
         filters=settings.filters,
         template=settings.template,
         alt_template=settings.alt_template,
         link=settings.link,
         alt_text=settings.alt_text,
         lease_seconds=settings.lease_seconds,
+        keep_location=settings.keep_location,
+        prefer=settings.prefer,
+        min_interval=settings.min_interval,
+        repost_after=settings.repost_after,
         **run,
     )
 
 
-def build_checks(settings: Settings, *, with_x: bool) -> list[tuple[str, Callable[[], str]]]:
+def build_checks(
+    settings: Settings, *, with_x: bool = True, max_silence: dt.timedelta | None = None
+) -> list[tuple[str, Callable[[], str]]]:
     """The probes of ``pierrot check``, in the order a user would fix them."""
     from pierrot import service
 
+    networks = [n for n in settings.networks if with_x or n != "x"]
+
     def required() -> str:
         # Every missing setting in one line: a first run should not be a fix-one-rerun loop.
-        settings.require(*FLICKR_SETTINGS, *(X_SETTINGS if with_x else ()))
+        settings.require(*FLICKR_SETTINGS, *(a for n in networks for a in NETWORK_SETTINGS[n]))
         return "every required setting is present"
 
     def config_file() -> str:
@@ -100,9 +164,13 @@ def build_checks(settings: Settings, *, with_x: bool) -> list[tuple[str, Callabl
     def store() -> str:
         return service.check_documents(build_store(settings))
 
-    def x() -> str:
-        untried(X_SETTINGS)
-        return f"credentials accepted for @{build_publisher(settings).whoami()}"
+    def network_probe(name: str) -> Callable[[], str]:
+        def probe() -> str:
+            untried(NETWORK_SETTINGS[name])
+            who = build_publisher(settings, name).whoami()
+            return f"credentials accepted for {who if who.startswith('@') or '.' in who else '@' + who}"
+
+        return probe
 
     probes: list[tuple[str, Callable[[], str]]] = [
         ("settings", required),
@@ -111,6 +179,12 @@ def build_checks(settings: Settings, *, with_x: bool) -> list[tuple[str, Callabl
         ("flickr", flickr),
         ("store", store),
     ]
-    if with_x:
-        probes.append(("x", x))
+    probes += [(name, network_probe(name)) for name in networks]
+    if max_silence is not None:
+        silence = max_silence
+
+        def silent() -> str:
+            return service.check_silence(build_store(settings), list(settings.networks), silence)
+
+        probes.append(("last post", silent))
     return probes

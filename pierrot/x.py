@@ -7,14 +7,17 @@ import logging
 import math
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import tweepy
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from pierrot import __version__
+from pierrot.api_session import ApiSession, RedirectRefused, describe_failure, require_safe_url
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
-from pierrot.ports import FetchedImage, Post, Publisher
+from pierrot.ports import Attempt, FetchedImage, Post, Publisher
+from pierrot.xtext import RULES
 
 log = logging.getLogger(__name__)
 
@@ -28,27 +31,23 @@ CREDENTIALS_HELP = (
 )
 
 
-class _Session(requests.Session):
-    """A session with a default timeout that can point tweepy's hard-coded host elsewhere."""
+class _Session(ApiSession):
+    """The session of every X call: no redirects, bounded answers, and tweepy's hard-coded host pointed at ours."""
 
-    def __init__(self, timeout: float, api_url: str | None = None) -> None:
-        super().__init__()
-        self.headers["User-Agent"] = USER_AGENT  # tweepy sends its own
-        self.default_timeout = timeout
+    def __init__(self, timeout: float, api_url: str) -> None:
+        super().__init__(timeout, user_agent=USER_AGENT)  # tweepy sends its own User-Agent on its calls
         self.api_url = api_url
 
-    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
-        if self.api_url and isinstance(url, str) and url.startswith(TWEEPY_HOST + "/"):
-            url = self.api_url + url[len(TWEEPY_HOST) :]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.default_timeout
-        return super().request(method, url, *args, **kwargs)
+    def rewrite(self, url: str) -> str:
+        if url.startswith(TWEEPY_HOST + "/"):
+            return self.api_url + url[len(TWEEPY_HOST) :]
+        return url
 
 
 class XPublisher(Publisher):
     """One X account, with OAuth 1.0a user-context credentials."""
 
-    network = "x"
+    rules = RULES
 
     def __init__(
         self,
@@ -61,24 +60,32 @@ class XPublisher(Publisher):
         timeout: float = 30.0,
         session: requests.Session | None = None,
     ) -> None:
+        require_safe_url(api_url, "PIERROT_X_API_URL")
         self._api_url = api_url.rstrip("/")
+        self._host = urlsplit(self._api_url).hostname or self._api_url
         self._timeout = timeout
         self._secrets = [s for s in (api_key, api_secret, access_token, access_token_secret) if s]
         self._auth = tweepy.OAuth1UserHandler(api_key, api_secret, access_token, access_token_secret).apply_auth()
-        self._session = session or _Session(timeout)
+        self._session = session or _Session(timeout, self._api_url)
         self._client = tweepy.Client(
             consumer_key=api_key,
             consumer_secret=api_secret,
             access_token=access_token,
             access_token_secret=access_token_secret,
         )
-        rewrite = self._api_url if self._api_url != DEFAULT_API_URL else None
-        self._client.session = _Session(timeout, rewrite)
+        # Every call goes to the configured base, api.x.com by default, tweepy's posting and credential check too.
+        self._client.session = _Session(timeout, self._api_url)
 
     # ---- nothing public yet: any failure is a plain PublishError -------------------------------
 
-    def upload_media(self, image: FetchedImage) -> str:
-        """Upload the image with v2 simple upload; returns the media id."""
+    def upload_media(self, image: FetchedImage, alt_text: str | None = None) -> str:
+        """Upload the image (v2 simple upload) and set its alt text; returns the media id."""
+        media_id = self._upload(image)
+        if alt_text:
+            self.set_alt_text(media_id, alt_text)
+        return media_id
+
+    def _upload(self, image: FetchedImage) -> str:
         try:
             with image.path.open("rb") as media:
                 response = self._call(
@@ -113,8 +120,10 @@ class XPublisher(Publisher):
             raise PublishError(self._scrub(_refusal("check the credentials", exc))) from exc
         except requests.JSONDecodeError as exc:
             raise PublishError("X answered the credentials check with something that is not JSON") from exc
+        except RedirectRefused as exc:
+            raise PublishError(self._scrub(_redirected("check the credentials", exc))) from exc
         except requests.RequestException as exc:
-            raise PublishError(self._scrub(f"could not reach X: {_reason(exc, self._timeout)}")) from exc
+            raise PublishError(self._scrub(f"could not reach X: {self._reason(exc)}")) from exc
         username = getattr(response.data, "username", None)
         if not username:
             raise PublishError("X accepted the credentials but did not say which account they belong to")
@@ -122,7 +131,7 @@ class XPublisher(Publisher):
 
     # ---- the post ------------------------------------------------------------------------------
 
-    def create_post(self, text: str, media_ids: list[str]) -> Post:
+    def create_post(self, text: str, media_ids: list[str], attempt: Attempt | None = None) -> Post:
         """Publish; PostRefused when nothing was posted, PostOutcomeUnknown when it may have been."""
         try:
             response = self._client.create_tweet(text=text, media_ids=media_ids, user_auth=True)
@@ -136,8 +145,16 @@ class XPublisher(Publisher):
             raise PostOutcomeUnknown(f"X answered HTTP {status} to the post request") from exc
         except requests.JSONDecodeError as exc:
             raise PostOutcomeUnknown("X answered the post request with something that is not JSON") from exc
+        except RedirectRefused as exc:
+            # 307 and 308 tell the client to send the same request to another URL: the server did not act on it
+            # here, and it was not followed, so nothing was posted. A 303 (or a 301 or 302, which servers also
+            # send after a POST they did act on) can mean "done, see there": the post may exist.
+            message = self._scrub(_redirected("post", exc))
+            if exc.status in (307, 308):
+                raise PostRefused(message, status=exc.status) from exc
+            raise PostOutcomeUnknown(message) from exc
         except requests.RequestException as exc:
-            reason = self._scrub(_reason(exc, self._timeout))
+            reason = self._scrub(self._reason(exc))
             if _not_sent(exc):
                 raise PostRefused(f"could not reach X: {reason}") from exc
             raise PostOutcomeUnknown(f"lost contact with X while posting: {reason}") from exc
@@ -152,13 +169,23 @@ class XPublisher(Publisher):
     def _call(self, action: str, route: str, **kwargs: Any) -> requests.Response:
         """POST a signed request; any failure becomes a PublishError saying what to do."""
         try:
-            response = self._session.post(self._api_url + route, auth=self._auth, timeout=self._timeout, **kwargs)
+            # Never redirected, whatever session was given: a redirect would post the image elsewhere.
+            response = self._session.post(
+                self._api_url + route, auth=self._auth, timeout=self._timeout, allow_redirects=False, **kwargs
+            )
+            if 300 <= response.status_code < 400:
+                raise RedirectRefused(response.status_code, "another location", response=response)
+        except RedirectRefused as exc:
+            raise PublishError(self._scrub(_redirected(action, exc))) from exc
         except requests.RequestException as exc:
-            raise PublishError(self._scrub(f"could not reach X to {action}: {_reason(exc, self._timeout)}")) from exc
+            raise PublishError(self._scrub(f"could not reach X to {action}: {self._reason(exc)}")) from exc
         log.debug("X %s: HTTP %s", route, response.status_code)
         if not 200 <= response.status_code < 300:
             raise PublishError(self._scrub(_refusal(action, _as_tweepy_error(response)))) from None
         return response
+
+    def _reason(self, exc: requests.RequestException) -> str:
+        return describe_failure(exc, self._host, self._timeout)
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
@@ -239,17 +266,8 @@ def _not_sent(exc: requests.RequestException) -> bool:
     return False
 
 
-def _reason(exc: requests.RequestException, timeout: float) -> str:
-    """A short reason for a failed request, without urllib3's object reprs."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return f"no connection within {timeout:g} s"
-    if isinstance(exc, requests.Timeout):
-        return f"no answer within {timeout:g} s"
-    cause: Any = exc.args[0] if exc.args else exc
-    if isinstance(cause, MaxRetryError):
-        cause = cause.reason
-    if isinstance(cause, NewConnectionError):
-        return str(cause).split(": ", 1)[-1]
-    if isinstance(exc, requests.ConnectionError):
-        return "the connection was lost before X answered"
-    return type(exc).__name__
+def _redirected(action: str, exc: RedirectRefused) -> str:
+    return (
+        f"X answered the request to {action} with a redirect (HTTP {exc.status} to {exc.target}); pierrot never "
+        "follows one on an API call: check PIERROT_X_API_URL"
+    )

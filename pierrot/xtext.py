@@ -10,6 +10,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from pierrot.ports import NetworkRules
+
 
 def _lib() -> Any:
     from pierrot import _twitter_text
@@ -30,3 +32,18 @@ def url_spans(text: str) -> list[tuple[int, int]]:
 def emoji_spans(text: str) -> list[tuple[int, int]]:
     """Where X sees emoji (each counted as one character, whatever its code points), as (start, end) offsets."""
     return [(int(e["indices"][0]), int(e["indices"][1])) for e in _lib().extract_emojis_with_indices(text)]
+
+
+# X's rules as data, for composing and choosing the image without loading tweepy (dry runs need no X at all).
+# The original is used only up to 2048 px: X shows nothing larger, and a bigger file only risks its 5 MB cap.
+RULES = NetworkRules(
+    name="x",
+    display="X",
+    text_limit=280,
+    measure=weighted_length,
+    unit="weighted characters",
+    alt_limit=1000,
+    max_image_bytes=5 * 1024 * 1024,
+    max_image_edge=2048,
+    refuses_repeated_text=True,
+)

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from pierrot.domain import Photo, Size, newest_first
-from pierrot.errors import ConflictError, DocumentError, DuplicatePost, StoreError
+from pierrot.errors import ConflictError, DocumentError, DuplicatePost, SizeUnavailable, StoreError
 from pierrot.ports import (
+    Attempt,
     DocumentStore,
     Encoded,
     FetchedImage,
     ImageFetcher,
+    NetworkRules,
     PhotoSource,
     Post,
     ProgressCallback,
@@ -25,7 +27,16 @@ from pierrot.ports import (
     Versioned,
 )
 
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2048
+# A small well-formed JPEG header (SOI, a JFIF APP0, a 2048x1365 baseline frame, a start of scan), filler scan
+# data and EOI: 2,052 bytes, whose pixel size pierrot reads as the k size's.
+JPEG = (
+    b"\xff\xd8"
+    + b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    + b"\xff\xc0\x00\x0b\x08\x05\x55\x08\x00\x01\x01\x11\x00"
+    + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00"
+    + b"\x00" * 2007
+    + b"\xff\xd9"
+)
 
 
 class Crash(BaseException):
@@ -175,46 +186,57 @@ class FakeFlickr(PhotoSource):
 
 
 class FakeFetcher(ImageFetcher):
-    """Writes a small JPEG for any photo; can be told to fail."""
+    """Writes a small JPEG for any size of any photo; can be told to fail, or that photos are gone."""
 
     def __init__(self) -> None:
         self.calls = 0
         self.fetched: list[str] = []
+        self.sizes: list[tuple[str, str]] = []  # (photo id, size label) of every download
         self.fail: Exception | None = None
         self.paths: list[Path] = []
         self.gone: set[str] = set()  # photos deleted on Flickr since the sync
+        self.nbytes: dict[str, int] = {}  # size label -> bytes, for sizes that should be bigger than the JPEG
+        self.refused: set[str] = set()  # size labels answered 403 (free accounts)
 
-    def fetch(self, photo: Photo, directory: Path) -> FetchedImage:
+    def fetch_size(self, photo: Photo, size: Size, directory: Path, max_bytes: int) -> FetchedImage:
         self.calls += 1
+        self.sizes.append((photo.id, size.label))
         if self.fail is not None:
             raise self.fail
         if photo.id in self.gone:
-            from pierrot.errors import PhotoGone
-
-            raise PhotoGone(f"photo {photo.id} is gone from Flickr (every size answers 404 or 410)")
-        path = directory / f"{photo.id}_k.jpg"
-        path.write_bytes(JPEG)
+            raise SizeUnavailable("HTTP 404", status=404)
+        if size.label in self.refused:
+            raise SizeUnavailable("HTTP 403", status=403)
+        data = JPEG + b"\0" * max(0, self.nbytes.get(size.label, 0) - len(JPEG))
+        if len(data) > max_bytes:
+            raise SizeUnavailable(f"too large (>{max_bytes} bytes)")
+        path = directory / f"{photo.id}_{size.label}.jpg"
+        path.write_bytes(data)
         self.fetched.append(photo.id)
         self.paths.append(path)
-        return FetchedImage(path, "k", 2048, 1365, len(JPEG), "image/jpeg")
+        return FetchedImage(path, size.label, size.width, size.height, len(data), "image/jpeg")
 
 
 class FakePublisher(Publisher):
-    """Records every call; ``fail_at`` makes one step raise, ``accepted`` lists what X really posted."""
+    """Records every call; ``fail_at`` makes one step raise, ``accepted`` lists what the network really posted.
 
-    network = "x"
+    As X does, it refuses a text the account posted before (``rules`` decide: X's by default)."""
 
-    def __init__(self, accepted: list[tuple[str, str]] | None = None) -> None:
+    def __init__(self, accepted: list[tuple[str, str]] | None = None, rules: NetworkRules | None = None) -> None:
+        from pierrot.xtext import RULES
+
+        self.rules = rules or RULES
         self.calls: list[str] = []
         self.uploads: list[str] = []
         self.alt_texts: list[tuple[str, str]] = []
-        # posts X accepted: (post id, text); shared between runs to prove the invariant
+        # posts the network accepted: (post id, text); shared between runs to prove the invariant
         self.accepted: list[tuple[str, str]] = accepted if accepted is not None else []
         self.fail_at: dict[str, BaseException] = {}
         self.accept_then_fail: BaseException | None = None
         # texts the account posted without pierrot (X refuses them too), and the texts X refused
         self.outside_texts: set[str] = set()
         self.refused: list[str] = []
+        self.keys: list[str] = []  # the attempt keys create_post was given
         self._ids = itertools.count(1000)
 
     def _step(self, name: str) -> None:
@@ -222,27 +244,34 @@ class FakePublisher(Publisher):
         if name in self.fail_at:
             raise self.fail_at[name]
 
-    def upload_media(self, image: FetchedImage) -> str:
+    def new_attempt(self, created_at: str) -> Attempt:
+        if not self.rules.settles_unknown:
+            return Attempt(key="", created_at=created_at)
+        return Attempt(key=f"k{next(self._ids)}", created_at=created_at)
+
+    def upload_media(self, image: FetchedImage, alt_text: str | None) -> str:
         self._step("upload")
         assert image.path.exists(), "the image must exist while it is uploaded"
         media_id = f"m{next(self._ids)}"
         self.uploads.append(media_id)
+        if alt_text:
+            self._step("alt_text")
+            self.alt_texts.append((media_id, alt_text))
         return media_id
 
-    def set_alt_text(self, media_id: str, text: str) -> None:
-        self._step("alt_text")
-        self.alt_texts.append((media_id, text))
-
-    def create_post(self, text: str, media_ids: list[str]) -> Post:
+    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
         self._step("post")
+        self.keys.append(attempt.key)
         # As X does: a text the account has posted before is refused, whatever the image; nothing is posted.
-        if any(earlier == text for _, earlier in self.accepted) or text in self.outside_texts:
+        if self.rules.refuses_repeated_text and (
+            any(earlier == text for _, earlier in self.accepted) or text in self.outside_texts
+        ):
             self.refused.append(text)
             raise DuplicatePost("X refused the post as duplicate content (403)")
         post_id = str(next(self._ids))
         self.accepted.append((post_id, text))
         if self.accept_then_fail is not None:
-            # X accepted the post, but the answer never arrived.
+            # The network accepted the post, but the answer never arrived.
             raise self.accept_then_fail
         return Post(post_id, f"https://x.com/i/web/status/{post_id}")
 

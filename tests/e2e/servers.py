@@ -49,15 +49,23 @@ JFIF_END = 20  # SOI (2 bytes) + APP0 marker (2) + APP0 length (16): comments go
 TAG = re.compile(rb"pierrot-e2e photo=([0-9A-Za-z_-]+) size=([0-9a-z]+)")
 
 
-def jpeg(nbytes: int = 0, tag: bytes = b"") -> bytes:
-    """A valid JPEG of at least ``nbytes`` (exactly, unless within 3 bytes of the base), ``tag`` in a COM segment."""
+def jpeg(nbytes: int = 0, tag: bytes = b"", size: tuple[int, int] | None = None) -> bytes:
+    """A valid JPEG of at least ``nbytes`` (exactly, unless within 3 bytes of the base), ``tag`` in a COM segment.
+
+    With ``size`` its frame header claims those pixel dimensions (width, height), as a real rendition's would:
+    pierrot reads an image's real size from there."""
     segments = [_comment(tag)] if tag else []
     remaining = nbytes - len(TINY_JPEG) - sum(len(s) for s in segments)
     while remaining > 0:
         payload = max(0, min(65533, remaining - 4))
         segments.append(_comment(b"\0" * payload))
         remaining -= payload + 4
-    return TINY_JPEG[:JFIF_END] + b"".join(segments) + TINY_JPEG[JFIF_END:]
+    base = TINY_JPEG
+    if size is not None:
+        sof = base.index(b"\xff\xc0")
+        width, height = size
+        base = base[: sof + 5] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + base[sof + 9 :]
+    return base[:JFIF_END] + b"".join(segments) + base[JFIF_END:]
 
 
 def _comment(payload: bytes) -> bytes:
@@ -506,6 +514,8 @@ class ImageHost:
         self.sizes: dict[str, int] = dict(DEFAULT_IMAGE_BYTES)
         self.forbidden: set[str] = set()  # labels answered with 403, as for free accounts since May 2025
         self.gone: set[str] = set()  # photo ids deleted or made private: every size answers 404 (or 410)
+        # (photo id, label) -> the pixel size its frame header states; FakeServers asks the Flickr fake
+        self.dimensions: Callable[[str, str], tuple[int, int] | None] | None = None
         self.send_length = True
         self.delay = 0.0
         self.stalls = _Faults()
@@ -555,7 +565,8 @@ class ImageHost:
         if label not in self.sizes:
             record.status = 404
             return Response("not found", status=404)
-        body = jpeg(self.sizes[label], f"pierrot-e2e photo={photo_id} size={label}".encode())
+        dimensions = self.dimensions(photo_id, label) if self.dimensions else DEFAULT_SIZES.get(label)
+        body = jpeg(self.sizes[label], f"pierrot-e2e photo={photo_id} size={label}".encode(), dimensions)
         stall = self.stalls.take({"label": label})
         record.status = 200
 
@@ -901,6 +912,7 @@ class FakeServers:
         self.images = ImageHost()
         images = self._serve(self.images)
         self.flickr = FlickrFake(s.flickr_key, s.flickr_secret, image_base=images.url)
+        self.images.dimensions = self._dimensions
         self.x = XFake(s.x_api_key, s.x_api_secret, s.x_access_token, s.x_access_token_secret)
         self.s3 = S3Fake()
         self.flickr_url = self._serve(self.flickr).url + "/services/rest/"
@@ -908,6 +920,11 @@ class FakeServers:
         self.x_url = self._serve(self.x).url
         # Single-threaded: moto's threaded server lets concurrent conditional writes all succeed.
         self.s3_url = self._serve(self.s3, threaded=False, handler=_moto_handler()).url
+
+    def _dimensions(self, photo_id: str, label: str) -> tuple[int, int] | None:
+        photo = next((p for p in self.flickr.photos if p.id == photo_id), None)
+        sizes = (photo.sizes if photo is not None and photo.sizes is not None else None) or DEFAULT_SIZES
+        return sizes.get(label) or DEFAULT_SIZES.get(label)
 
     def _serve(self, app: Callable[..., Any], **options: Any) -> ServerThread:
         thread = ServerThread(app, **options)

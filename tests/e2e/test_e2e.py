@@ -217,7 +217,7 @@ def test_dry_run_calls_no_x_and_writes_nothing(
     assert chosen.group(1) not in {e["photo_id"] for e in pierrot.log_entries()}
     assert re.search(r"^size:\s+h \(1600x1067\), 3,145,728 bytes$", result.stdout, re.M), result.stdout
     (kept,) = output.iterdir()
-    assert kept.read_bytes() == jpeg(3 * MIB, f"pierrot-e2e photo={chosen.group(1)} size=h".encode())
+    assert kept.read_bytes() == jpeg(3 * MIB, f"pierrot-e2e photo={chosen.group(1)} size=h".encode(), (1600, 1067))
     assert images.requested("h")
 
 

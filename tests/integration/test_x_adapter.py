@@ -17,9 +17,10 @@ from oauthlib.oauth1 import Client as OAuthClient
 from requests_toolbelt.multipart.decoder import MultipartDecoder
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
+from pierrot.errors import ConfigError, DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import FetchedImage
 from pierrot.x import XPublisher
+from tests.integration.faulty_http import FaultyServer, trickle
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 API_KEY = "KEYzq8RkT3xDistinctApiKey"
@@ -30,8 +31,8 @@ SECRETS = (API_KEY, API_SECRET, ACCESS_TOKEN, ACCESS_SECRET)
 
 UPLOAD = "https://api.x.com/2/media/upload"
 METADATA = "https://api.x.com/2/media/metadata"
-TWEETS = "https://api.twitter.com/2/tweets"
-ME = "https://api.twitter.com/2/users/me"
+TWEETS = "https://api.x.com/2/tweets"
+ME = "https://api.x.com/2/users/me"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 2000 + b"\xff\xd9"
 
 
@@ -411,3 +412,107 @@ def test_upload_answer_in_the_v1_shape_is_read_too(mocked: responses.RequestsMoc
     mocked.post(UPLOAD, json={"media_id": 1880028106020515840, "media_id_string": "1880028106020515840"})
 
     assert publisher().upload_media(image) == "1880028106020515840"
+
+
+# ---- the host, redirects and bounded answers ---------------------------------------------------
+
+
+def test_every_call_goes_to_api_x_com_by_default(mocked: responses.RequestsMock, image: FetchedImage) -> None:
+    mocked.post("https://api.x.com/2/media/upload", json=fixture("x-media-upload.json"))
+    mocked.post("https://api.x.com/2/media/metadata", json=fixture("x-media-metadata.json"))
+    mocked.post("https://api.x.com/2/tweets", json=fixture("x-create-tweet.json"), status=201)
+    mocked.get("https://api.x.com/2/users/me", json=fixture("x-users-me.json"))
+    x = publisher()
+
+    x.set_alt_text(x.upload_media(image), "alt")
+    x.create_post("text", ["1"])
+    x.whoami()
+
+    assert {str(call.request.url).split("/2/")[0] for call in mocked.calls} == {"https://api.x.com"}
+
+
+ELSEWHERE = "https://elsewhere.example/collect"
+
+
+def test_a_redirected_upload_is_not_posted_elsewhere(mocked: responses.RequestsMock, image: FetchedImage) -> None:
+    mocked.post(UPLOAD, status=307, headers={"Location": ELSEWHERE})
+    mocked.post(ELSEWHERE, json=fixture("x-media-upload.json"))
+
+    with pytest.raises(PublishError, match="redirect") as caught:
+        publisher().upload_media(image)
+
+    only_publish_error(caught.value)
+    assert "HTTP 307 to https://elsewhere.example" in str(caught.value)
+    assert [call.request.url for call in mocked.calls] == [UPLOAD]
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_post_redirected_to_be_sent_again_elsewhere_was_not_posted(
+    mocked: responses.RequestsMock, status: int
+) -> None:
+    mocked.post(TWEETS, status=status, headers={"Location": ELSEWHERE})
+    mocked.post(ELSEWHERE, json=fixture("x-create-tweet.json"), status=201)
+
+    with pytest.raises(PostRefused, match="redirect") as caught:
+        publisher().create_post("text", ["1"])
+
+    assert caught.value.status == status
+    assert [call.request.url for call in mocked.calls] == [TWEETS]
+
+
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_a_post_answered_with_see_other_may_have_been_posted(mocked: responses.RequestsMock, status: int) -> None:
+    mocked.post(TWEETS, status=status, headers={"Location": ELSEWHERE})
+    mocked.get(ELSEWHERE, json=fixture("x-create-tweet.json"))
+    mocked.post(ELSEWHERE, json=fixture("x-create-tweet.json"), status=201)
+
+    with pytest.raises(PostOutcomeUnknown, match="redirect"):
+        publisher().create_post("text", ["1"])
+
+    assert [call.request.url for call in mocked.calls] == [TWEETS]
+
+
+def test_a_redirected_credentials_check_is_an_error(mocked: responses.RequestsMock) -> None:
+    mocked.get(ME, status=302, headers={"Location": ELSEWHERE})
+    mocked.get(ELSEWHERE, json=fixture("x-users-me.json"))
+
+    with pytest.raises(PublishError, match="redirect"):
+        publisher().whoami()
+
+    assert [call.request.url for call in mocked.calls] == [ME]
+
+
+def test_an_answer_larger_than_32_mb_is_refused(mocked: responses.RequestsMock, image: FetchedImage) -> None:
+    mocked.post(UPLOAD, body=b'{"data": {"id": "1", "padding": "' + b"x" * (32 * 1024 * 1024) + b'"}}')
+
+    with pytest.raises(PublishError, match="larger than 32 MB"):
+        publisher().upload_media(image)
+
+
+def test_a_post_answer_trickled_byte_by_byte_is_abandoned_at_the_deadline() -> None:
+    with FaultyServer(trickle(seconds=4)) as server:
+        x = publisher(api_url=server.origin, timeout=0.4)
+        started = time.monotonic()
+
+        with pytest.raises(PostOutcomeUnknown, match=r"did not complete within 0\.8 s"):
+            x.create_post("text", ["1"])
+
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_dns_failure_names_the_host_and_means_not_posted(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    def no_dns(host: str, *args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+
+    with pytest.raises(PostRefused, match=r"could not resolve api\.x\.com"):
+        publisher().create_post("text", ["1"])
+
+
+@pytest.mark.parametrize("url", ["http://api.x.com", "http://192.168.1.10:8080"])
+def test_plain_http_is_refused_off_this_machine(url: str) -> None:
+    with pytest.raises(ConfigError, match="PIERROT_X_API_URL"):
+        publisher(api_url=url)

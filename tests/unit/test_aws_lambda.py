@@ -57,7 +57,7 @@ class Adapters:
         self.settings.append(settings)
         return self.fetcher
 
-    def publish(self, settings: Settings) -> FakePublisher:
+    def publish(self, settings: Settings, network: str = "x") -> FakePublisher:
         self.settings.append(settings)
         return self.publisher
 

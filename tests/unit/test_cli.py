@@ -61,7 +61,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(wiring, "build_source", lambda settings: w.flickr)
     monkeypatch.setattr(wiring, "build_fetcher", lambda settings: w.fetcher)
-    monkeypatch.setattr(wiring, "build_publisher", lambda settings: w.publisher())
+    monkeypatch.setattr(wiring, "build_publisher", lambda settings, network="x": w.publisher())
     return w
 
 

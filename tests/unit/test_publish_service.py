@@ -45,7 +45,8 @@ from pierrot.errors import (
     StoreError,
     UsageError,
 )
-from pierrot.ports import DocumentStore, Publisher, Versioned
+from pierrot.ports import Attempt, DocumentStore, Publisher, Versioned
+from pierrot.xtext import RULES as X_RULES
 from tests.fakes import Crash, FakeFetcher, FakePublisher, FakeStore, failing_store_writes, make_photo
 
 NSID = "12345678@N00"
@@ -88,12 +89,16 @@ def publish(
     seed: int = 0,
     **options: Any,
 ) -> service.PublishReport:
-    factory: Callable[[], Publisher] | None
+    factory: Callable[[str], Publisher] | None
     if isinstance(publisher, FakePublisher):
         the_publisher = publisher
-        factory = lambda: the_publisher  # noqa: E731
+        factory = lambda network: the_publisher  # noqa: E731
+    elif publisher is None:
+        factory = None
     else:
-        factory = publisher
+        make = publisher
+        factory = lambda network: make()  # noqa: E731
+    options.setdefault("networks", (service.NetworkOptions(X_RULES),))
     return service.publish(
         store,
         fetcher or FakeFetcher(),
@@ -533,10 +538,10 @@ class KillablePublisher(FakePublisher):
         self.store = store
         self.attempted: list[str] = []
 
-    def create_post(self, text: str, media_ids: list[str]) -> Any:
+    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Any:
         self.attempted.append(text)
         try:
-            return super().create_post(text, media_ids)
+            return super().create_post(text, media_ids, attempt)
         except Crash:
             self.store.before_write = _dead
             raise

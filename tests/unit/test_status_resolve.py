@@ -25,6 +25,7 @@ from pierrot.domain import (
     PublishLog,
 )
 from pierrot.errors import EXIT_USAGE, ConflictError, NothingToPublish, UsageError
+from pierrot.xtext import RULES as X_RULES
 from tests.fakes import FakeFetcher, FakeFlickr, FakePublisher, FakeStore, failing_store_writes, make_photo
 
 NSID = "12345678@N00"
@@ -63,8 +64,8 @@ def publish(store: FakeStore, seconds: float = 0, **options: Any) -> service.Pub
     return service.publish(
         store,
         FakeFetcher(),
-        FakePublisher,
-        service.PublishOptions(**options),
+        lambda network: FakePublisher(),
+        service.PublishOptions(**{"networks": (service.NetworkOptions(X_RULES),), **options}),
         now=lambda: at(seconds),
         rng=random.Random(0),
         sleep=lambda s: None,
@@ -95,7 +96,7 @@ def test_status_counts_the_catalogue_and_the_log() -> None:
     assert status.photos == 6  # videos are not photos
     assert (status.published, status.unknown, status.failed) == (1, 1, 1)
     assert status.remaining == 3  # the failed one and the two never tried; bluesky does not count for x
-    assert status.pending == [{"photo_id": ITEMS[3].id, "since": stamp(-60), "age_seconds": 60}]
+    assert status.pending == [{"photo_id": ITEMS[3].id, "network": "x", "since": stamp(-60), "age_seconds": 60}]
     assert status.last_sync == "2025-06-01T06:00:00Z"
     assert status.last_publish == stamp(-7200)
     assert status.catalogue_present

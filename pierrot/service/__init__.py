@@ -1,0 +1,57 @@
+"""The use cases: sync, publish, the read-only queries (status, history, checks) and resolve.
+
+The CLI and the Lambda handlers call only this package. It talks to the outside through the ports alone:
+it imports no SDK and names no network."""
+
+from __future__ import annotations
+
+from pierrot.service.publish import (
+    DUPLICATE_TEXT_REASON,
+    FUTURE_TOLERANCE_SECONDS,
+    MAX_PHOTO_TRIES,
+    NetworkOptions,
+    NetworkResult,
+    PublishOptions,
+    PublishReport,
+    SomeNetworksFailed,
+    publish,
+)
+from pierrot.service.queries import (
+    CheckResult,
+    HistoryItem,
+    NetworkStatus,
+    Status,
+    check_documents,
+    check_flickr,
+    check_silence,
+    history,
+    run_checks,
+    status,
+)
+from pierrot.service.resolve import resolve
+from pierrot.service.sync import SyncReport, sync
+
+__all__ = [
+    "DUPLICATE_TEXT_REASON",
+    "FUTURE_TOLERANCE_SECONDS",
+    "MAX_PHOTO_TRIES",
+    "CheckResult",
+    "HistoryItem",
+    "NetworkOptions",
+    "NetworkResult",
+    "NetworkStatus",
+    "PublishOptions",
+    "PublishReport",
+    "SomeNetworksFailed",
+    "Status",
+    "SyncReport",
+    "check_documents",
+    "check_flickr",
+    "check_silence",
+    "history",
+    "publish",
+    "resolve",
+    "run_checks",
+    "status",
+    "sync",
+]

@@ -1,0 +1,75 @@
+"""The resolve use case: settle by hand a post whose outcome pierrot could not know."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pierrot.domain import FAILED, PENDING, PUBLISHED, UNKNOWN, LogEntry, PublishLog, iso, utc_now
+from pierrot.errors import UsageError
+from pierrot.ports import DocumentStore
+from pierrot.service._log import Clock, read_log, update_log
+
+
+def resolve(
+    store: DocumentStore,
+    photo_id: str,
+    *,
+    posted: str | None,
+    network: str = "x",
+    post_url: str | None = None,
+    lease_seconds: int = 900,
+    now: Clock = utc_now,
+) -> LogEntry:
+    """Settle an unknown (or stale pending) entry: posted as ``posted``, or not posted if None.
+
+    The entry keeps the attempt's time (it is when the post was made, if it was); idempotent: a resolve whose
+    write landed but whose answer was lost finds the wanted state on its retry and succeeds."""
+    if posted is not None and network == "x" and not (posted.isascii() and posted.isdigit()):
+        raise UsageError(f"--posted {posted!r} is not a post id: give the digits at the end of the post's URL")
+    if posted is not None and (not posted or any(c.isspace() for c in posted)):
+        raise UsageError(f"--posted {posted!r} is not a post id")
+    resolved: LogEntry | None = None
+
+    def settle(plog: PublishLog) -> PublishLog | None:
+        nonlocal resolved
+        own = [(i, e) for i, e in enumerate(plog.entries) if e.photo_id == photo_id and e.network == network]
+        if not own:
+            raise UsageError(f"photo {photo_id} has no entry in the publish log for {network}")
+        done = [e for _, e in own if e.resolved_at and _is_resolved_as(e, posted)]
+        if done:
+            resolved = done[-1]
+            return None
+        moment = now()
+        settleable = [(i, e) for i, e in own if e.state in (UNKNOWN, PENDING)]
+        if not settleable:
+            state = plog.states(network).get(photo_id, own[-1][1].status)
+            raise UsageError(f"photo {photo_id} is {state}, not unknown: nothing to resolve")
+        index, entry = settleable[-1]
+        if entry.status == PENDING and 0 <= entry.age(moment) < lease_seconds:
+            raise UsageError(
+                f"photo {photo_id} is pending in a publish that may still be running; try again in "
+                f"{int(lease_seconds - entry.age(moment))}s"
+            )
+        if posted is not None:
+            changes: dict[str, Any] = {
+                "status": PUBLISHED,
+                "post_id": posted,
+                "post_url": f"https://x.com/i/web/status/{posted}" if network == "x" else post_url,
+                "reason": "resolved by hand: posted",
+            }
+        else:
+            changes = {"status": FAILED, "reason": "resolved by hand: not posted"}
+        updated = plog.with_update(index, updated_at=entry.started_at, resolved_at=iso(moment), **changes)
+        resolved = updated.entries[index]
+        return updated
+
+    update_log(store, read_log(store), settle)
+    assert resolved is not None
+    return resolved
+
+
+def _is_resolved_as(entry: LogEntry, posted: str | None) -> bool:
+    if posted is None:
+        return entry.status == FAILED
+    return entry.status == PUBLISHED and entry.post_id == posted
+
