@@ -87,6 +87,11 @@ class Photo:
     media: str = "photo"
     original_format: str | None = None
     sizes: tuple[Size, ...] = ()
+    # Flickr's datetakengranularity: 0 exact, 4 month, 6 year, 8 circa (anniversaries need an exact date).
+    date_taken_granularity: int = 0
+    # Favourites and views as of the last listing that carried them (None: not known).
+    faves: int | None = None
+    views: int | None = None
 
     @property
     def page_url(self) -> str:
@@ -133,6 +138,9 @@ class Photo:
             "media": self.media,
             "original_format": self.original_format,
             "sizes": {s.label: {"url": s.url, "width": s.width, "height": s.height} for s in self.sizes},
+            **({"date_taken_granularity": self.date_taken_granularity} if self.date_taken_granularity else {}),
+            **({"faves": self.faves} if self.faves is not None else {}),
+            **({"views": self.views} if self.views is not None else {}),
         }
 
     @classmethod
@@ -156,7 +164,14 @@ class Photo:
             media=str(doc.get("media") or "photo"),
             original_format=_opt_str(doc.get("original_format")),
             sizes=sizes,
+            date_taken_granularity=int(doc.get("date_taken_granularity") or 0),
+            faves=_opt_int(doc.get("faves")),
+            views=_opt_int(doc.get("views")),
         )
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _tags(value: Any) -> tuple[str, ...]:

@@ -36,7 +36,7 @@ from pierrot.api_session import (
     require_safe_url,
 )
 from pierrot.config import DEFAULT_FLICKR_API_URL, is_nsid
-from pierrot.domain import MAX_POSTABLE_ORIGINAL_EDGE, SIZE_LABELS, Photo, Size
+from pierrot.domain import MAX_USEFUL_ORIGINAL_PIXELS, SIZE_LABELS, Photo, Size
 from pierrot.errors import FlickrError
 from pierrot.ports import PhotoSource, ProgressCallback, StreamSummary
 
@@ -54,6 +54,9 @@ EXTRAS = ",".join(
         "tags",
         "media",
         "path_alias",
+        "views",
+        # Undocumented, but what Flickr's own web client asks for; absent, popular falls back to views.
+        "count_faves",
         *(f"url_{label}" for label in SIZE_LABELS),
     ]
 )
@@ -512,8 +515,8 @@ def _photo(item: Mapping[str, Any], pid: str, problems: set[str] | None) -> Phot
             _note(problems, f"Flickr listed a {url_key} that is not a string: that size is left out")
             continue
         width, height = _shared(_int(item.get(width_key))), _shared(_int(item.get(height_key)))
-        # An original larger than X takes is never posted: the catalogue keeps only what can be.
-        if label == "o" and not 0 < max(width, height) <= MAX_POSTABLE_ORIGINAL_EDGE:
+        # An original larger than any network takes is never posted: the catalogue keeps only what can be.
+        if label == "o" and not (width > 0 and height > 0 and width * height <= MAX_USEFUL_ORIGINAL_PIXELS):
             continue
         sizes.append(Size(label, url, width, height))
     description = item.get("description")
@@ -535,7 +538,20 @@ def _photo(item: Mapping[str, Any], pid: str, problems: set[str] | None) -> Phot
         media=sys.intern(str(item.get("media") or "photo")),
         original_format=sys.intern(str(item["originalformat"])) if item.get("originalformat") else None,
         sizes=tuple(sizes),
+        date_taken_granularity=_int(item.get("datetakengranularity")),
+        faves=_count(item.get("count_faves")),
+        views=_count(item.get("views")),
     )
+
+
+def _count(value: Any) -> int | None:
+    """A count Flickr may send as a string, an int, or not at all."""
+    if value is None or value == "":
+        return None
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def _path_alias(value: Any, problems: set[str] | None) -> str | None:

@@ -83,6 +83,8 @@ class PhotoSource(abc.ABC):
     """A Flickr photostream, read with the API key alone."""
 
     calls: int = 0
+    # Items of the last listing left out because Flickr sent them malformed (no valid id): Flickr counted them.
+    skipped: int = 0
 
     @abc.abstractmethod
     def resolve_user(self, user: str) -> str:

@@ -74,6 +74,9 @@ log = logging.getLogger(__name__)
 MAX_PHOTO_TRIES = 5
 # A pending entry stamped further ahead than this is a clock-skewed machine's, not a live run's.
 FUTURE_TOLERANCE_SECONDS = 300
+# An interrupted post is looked up only this long after it was last touched: the request may still be in flight
+# (Mastodon stores an Idempotency-Key only once the status is saved).
+SETTLE_AFTER_SECONDS = 120
 # The reason of a failed entry whose text X already had: the next run avoids that text.
 DUPLICATE_TEXT_REASON = "X refused the text as a duplicate of an earlier post"
 TEMPLATE_SETTING = "PIERROT_PUBLISH_TEMPLATE"
@@ -427,7 +430,9 @@ class _Run:
         remaining = []
         for name in active:
             rules = self.rules[name]
-            unsettled = [e for e in state.log.entries if e.network == name and e.status == UNKNOWN and e.key]
+            moment = self.now()
+            unsettled = [e for e in state.log.entries if e.network == name and e.status == UNKNOWN and e.key
+                         and e.age(moment) >= SETTLE_AFTER_SECONDS]
             if not rules.settles_unknown or not unsettled:
                 remaining.append(name)
                 continue

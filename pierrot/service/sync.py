@@ -198,7 +198,7 @@ def _incremental(
     old_ids = set(catalogue.ids)
     fresh = [p for p in listed if p.id not in old_ids]
     counted = len(fresh) if count_videos else sum(1 for p in fresh if p.is_photo)
-    if base + counted != stream.total:
+    if base + counted + source.skipped != stream.total:
         log.info("incremental listing found %d new items, expected %d: listing everything", counted, expected_new)
         return None
     new_photos = newest_first(p for p in fresh if p.is_photo)
@@ -232,7 +232,7 @@ def _full(
     """List everything; compare with the old catalogue for the summary."""
     # An empty photostream needs no listing: the count already said so.
     listed = source.list_photos(nsid, total=stream.total, progress=progress) if stream.total else []
-    if len(listed) != stream.total:
+    if len(listed) + source.skipped != stream.total:
         warnings.append(
             f"Flickr reported {stream.total} items but listed {len(listed)} (twice); "
             "the catalogue holds what was listed"

@@ -454,10 +454,10 @@ def test_items_become_catalogue_records(flickr, source):
     assert (first.date_uploaded, first.last_update) == (1718000000, 1718003600)
     assert (first.license, first.path_alias, first.owner) == ("4", "someone", NSID)
     assert (first.media, first.original_format) == ("photo", "jpg")
-    # Its 6000 px original could never be posted, so the catalogue does not keep it.
+    # Its 6000x4000 original (24 MP) is kept: Mastodon takes up to 33 MP; X and Bluesky use the fixed sizes.
     assert [(s.label, s.url, s.width, s.height) for s in first.sizes] == [
         (label, harbour[f"url_{label}"], harbour[f"width_{label}"], harbour[f"height_{label}"])
-        for label in ("k", "h", "l", "c", "z")
+        for label in ("o", "k", "h", "l", "c", "z")
     ]
 
     second = photos[sunset["id"]]
@@ -813,3 +813,20 @@ def test_plain_http_is_refused_off_this_machine(url):
                                  "http://localhost:9/"])  # fmt: skip
 def test_plain_http_is_allowed_on_loopback(url):
     FlickrPhotoSource(KEY, SECRET, api_url=url)
+
+
+def test_an_original_larger_than_any_network_takes_is_left_out_and_counts_are_read(flickr, source):
+    huge = {**make_item(7), "url_o": "https://live.staticflickr.com/1/7_o.jpg", "width_o": 9000, "height_o": 6000,
+            "views": "1234", "count_faves": 12, "datetakengranularity": 4}
+    flickr.items = [huge]
+
+    (photo,) = source().list_photos(NSID, total=1)
+
+    assert photo.size("o") is None  # 54 MP: more than any network takes
+    assert (photo.views, photo.faves, photo.date_taken_granularity) == (1234, 12, 4)
+
+
+def test_the_listing_asks_for_views_and_favourites():
+    from pierrot.flickr import EXTRAS
+
+    assert {"views", "count_faves", "date_taken"} <= set(EXTRAS.split(","))

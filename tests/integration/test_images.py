@@ -126,7 +126,7 @@ def test_a_download_interrupted_midway_leaves_no_partial_file(
     # The answer promises more bytes than come before the connection ends.
     cdn.get(url("k"), body=JPEG, headers={"Content-Length": str(len(JPEG) + 5000)}, auto_calculate_content_length=False)
     cdn.get(url("h"), body=JPEG)
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="pierrot.images")  # a CLI test may have quietened "pierrot"
 
     image = HttpImageFetcher().fetch(photo("k", "h"), tmp_path)
 
