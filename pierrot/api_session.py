@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import ipaddress
+import math
 import re
 import socket
 import ssl
@@ -275,3 +277,25 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
             current.__context__,
         ]
         todo.extend(c for c in linked if isinstance(c, BaseException))
+
+
+def not_sent(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached the server: no connection was ever made (so nothing posted)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        cause = exc.args[0]
+        if isinstance(cause, MaxRetryError):
+            cause = cause.reason
+        return isinstance(cause, NewConnectionError)
+    return False
+
+
+def resets(reset_time: int | None) -> str:
+    """When a rate limit resets, for people: local time and minutes from now."""
+    if reset_time is None:
+        return "try again later"
+    when = dt.datetime.fromtimestamp(reset_time).astimezone().isoformat(timespec="seconds")
+    minutes = max(0, math.ceil((reset_time - time.time()) / 60))
+    wait = "now" if minutes == 0 else f"in {minutes} minute{'s' if minutes != 1 else ''}"
+    return f"the limit resets at {when} ({wait})"

@@ -92,7 +92,7 @@ def publish_handler(event: Any, context: Any) -> dict[str, Any]:
             return {"ok": True, "published": False, "reason": reason, "event_id": event_id}
         for line in report.warnings:
             log.warning("%s", line)
-        for line in [*report.notes, *(note for r in report.results for note in r.settled)]:
+        for line in dict.fromkeys([*report.notes, *(note for r in report.results for note in r.settled)]):
             log.info("%s", line)
         skipped = [r.skipped for r in report.results if r.skipped]
         for line in skipped:

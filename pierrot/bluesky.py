@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import math
 import secrets
 import threading
 import time
@@ -15,10 +14,9 @@ from urllib.parse import urlsplit
 
 import regex  # type: ignore[import-untyped,unused-ignore]
 import requests
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from pierrot import __version__
-from pierrot.api_session import ApiSession, RedirectRefused, describe_failure, require_safe_url
+from pierrot.api_session import ApiSession, RedirectRefused, describe_failure, not_sent, require_safe_url, resets
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import Attempt, FetchedImage, NetworkRules, Post, Publisher, Settled
 
@@ -317,7 +315,7 @@ class BlueskyPublisher(Publisher):
             raise PostOutcomeUnknown(message) from None
         except requests.RequestException as exc:
             reason = self._scrub(self._reason(exc))
-            if _not_sent(exc):
+            if not_sent(exc):
                 raise PostRefused(f"could not reach Bluesky: {reason}") from None
             raise PostOutcomeUnknown(f"lost contact with Bluesky while posting: {reason}") from None
         status = response.status_code
@@ -415,7 +413,7 @@ class BlueskyPublisher(Publisher):
             reset = _reset_time(response)
             raise _Failure(
                 "Bluesky refused to log in: too many logins for this account (rate limit, HTTP 429); "
-                f"{_resets(reset)}. Logging in too often locks the account out: pierrot logs in once per run, "
+                f"{resets(reset)}. Logging in too often locks the account out: pierrot logs in once per run, "
                 "so run it less often and never in a retry loop",
                 answered=True,
                 status=429,
@@ -551,7 +549,7 @@ class BlueskyPublisher(Publisher):
         detail = self._detail(response)
         if status == 429:
             text = (
-                f"Bluesky refused to {action}: rate limit reached (HTTP 429{detail}); {_resets(_reset_time(response))}"
+                f"Bluesky refused to {action}: rate limit reached (HTTP 429{detail}); {resets(_reset_time(response))}"
             )
         elif status == 401:
             text = f"Bluesky refused to {action} (HTTP 401{detail}): {CREDENTIALS_HELP}"
@@ -636,26 +634,7 @@ def _reset_time(response: requests.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _resets(reset_time: int | None) -> str:
-    if reset_time is None:
-        return "try again later"
-    when = dt.datetime.fromtimestamp(reset_time).astimezone().isoformat(timespec="seconds")
-    minutes = max(0, math.ceil((reset_time - time.time()) / 60))
-    wait = "now" if minutes == 0 else f"in {minutes} minute{'s' if minutes != 1 else ''}"
-    return f"the limit resets at {when} ({wait})"
-
 
 def _too_big(nbytes: int, limit: int) -> str:
     return f"the image is {nbytes:,} bytes, over the {limit:,} bytes that every Bluesky server accepts; not uploaded"
 
-
-def _not_sent(exc: requests.RequestException) -> bool:
-    """True when the request cannot have reached Bluesky: no connection was ever made."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.ConnectionError) and exc.args:
-        cause = exc.args[0]
-        if isinstance(cause, MaxRetryError):
-            cause = cause.reason
-        return isinstance(cause, NewConnectionError)
-    return False

@@ -224,7 +224,7 @@ def _show_publish(app: App, report: Any) -> None:
     """What a publish did: the posts' URLs, or in a dry run what each network would get."""
     for line in report.warnings:
         app.warn(line)
-    for note in [*report.notes, *(line for r in report.results for line in r.settled)]:
+    for note in dict.fromkeys([*report.notes, *(line for r in report.results for line in r.settled)]):
         app.say(note)
     for result in report.results:
         if result.skipped:

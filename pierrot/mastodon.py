@@ -24,10 +24,16 @@ from urllib.parse import quote, urlsplit
 
 import regex  # type: ignore[import-untyped,unused-ignore]
 import requests
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from pierrot import __version__
-from pierrot.api_session import DEADLINE_FACTOR, ApiSession, RedirectRefused, describe_failure, require_safe_url
+from pierrot.api_session import (
+    DEADLINE_FACTOR,
+    ApiSession,
+    RedirectRefused,
+    describe_failure,
+    not_sent,
+    require_safe_url,
+)
 from pierrot.domain import parse_iso
 from pierrot.errors import ConfigError, DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import Attempt, FetchedImage, NetworkRules, Post, Publisher, Settled
@@ -367,7 +373,7 @@ class MastodonPublisher(Publisher):
             raise PostOutcomeUnknown(message) from exc
         except requests.RequestException as exc:
             reason = self._scrub(self._reason(exc))
-            if _not_sent(exc):
+            if not_sent(exc):
                 raise PostRefused(f"could not reach {display}: {reason}") from exc
             raise PostOutcomeUnknown(f"lost contact with {display} while posting: {reason}") from exc
         status = response.status_code
@@ -676,14 +682,3 @@ def _status_text(status: dict[str, Any]) -> str:
 def _plain(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
-
-def _not_sent(exc: requests.RequestException) -> bool:
-    """True when the request cannot have reached the server: no connection was ever made."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.ConnectionError) and exc.args:
-        cause = exc.args[0]
-        if isinstance(cause, MaxRetryError):
-            cause = cause.reason
-        return isinstance(cause, NewConnectionError)
-    return False

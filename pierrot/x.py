@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import math
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 import tweepy
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from pierrot import __version__
-from pierrot.api_session import ApiSession, RedirectRefused, describe_failure, require_safe_url
+from pierrot.api_session import ApiSession, RedirectRefused, describe_failure, not_sent, require_safe_url, resets
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import Attempt, FetchedImage, Post, Publisher
 from pierrot.xtext import RULES
@@ -155,7 +151,7 @@ class XPublisher(Publisher):
             raise PostOutcomeUnknown(message) from exc
         except requests.RequestException as exc:
             reason = self._scrub(self._reason(exc))
-            if _not_sent(exc):
+            if not_sent(exc):
                 raise PostRefused(f"could not reach X: {reason}") from exc
             raise PostOutcomeUnknown(f"lost contact with X while posting: {reason}") from exc
         data = response.data if isinstance(response.data, dict) else {}
@@ -233,19 +229,11 @@ def _refusal(action: str, exc: tweepy.HTTPException) -> str:
             "and that your X API access covers it"
         )
     if status == 429:
-        return f"X refused to {action}: rate limit reached (429); {_resets(getattr(exc, 'reset_time', None))}"
+        return f"X refused to {action}: rate limit reached (429); {resets(getattr(exc, 'reset_time', None))}"
     if status >= 500:
         return f"X failed to {action} (HTTP {status}{detail}); try again later"
     return f"X refused to {action} (HTTP {status}{detail})"
 
-
-def _resets(reset_time: int | None) -> str:
-    if reset_time is None:
-        return "try again later"
-    when = dt.datetime.fromtimestamp(reset_time).astimezone().isoformat(timespec="seconds")
-    minutes = max(0, math.ceil((reset_time - time.time()) / 60))
-    wait = "now" if minutes == 0 else f"in {minutes} minute{'s' if minutes != 1 else ''}"
-    return f"the limit resets at {when} ({wait})"
 
 
 def _is_duplicate(exc: tweepy.HTTPException) -> bool:
@@ -253,17 +241,6 @@ def _is_duplicate(exc: tweepy.HTTPException) -> bool:
     texts.append(str(getattr(exc.response, "text", "")))
     return any("duplicate content" in t.lower() for t in texts)
 
-
-def _not_sent(exc: requests.RequestException) -> bool:
-    """True when the request cannot have reached X: no connection was ever made."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.ConnectionError) and exc.args:
-        cause = exc.args[0]
-        if isinstance(cause, MaxRetryError):
-            cause = cause.reason
-        return isinstance(cause, NewConnectionError)
-    return False
 
 
 def _redirected(action: str, exc: RedirectRefused) -> str:

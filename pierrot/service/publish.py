@@ -341,7 +341,7 @@ class _Run:
             active = self._prepare(active)
             state, active = self._settle_unknown(state, catalogue, active)
         if not active:
-            return self.report
+            return self._finish()
         seen = len(state.log.entries)
 
         # 2. Choose and download (each size once), compose for each network: nothing public happens here.
