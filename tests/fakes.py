@@ -207,7 +207,9 @@ class FakeFetcher(ImageFetcher):
             raise SizeUnavailable("HTTP 404", status=404)
         if size.label in self.refused:
             raise SizeUnavailable("HTTP 403", status=403)
-        data = JPEG + b"\0" * max(0, self.nbytes.get(size.label, 0) - len(JPEG))
+        # Padding goes inside the scan data, before the end-of-image marker: what follows EOI is not the image.
+        padding = b"\0" * max(0, self.nbytes.get(size.label, 0) - len(JPEG))
+        data = JPEG[:-2] + padding + JPEG[-2:]
         if len(data) > max_bytes:
             raise SizeUnavailable(f"too large (>{max_bytes} bytes)")
         path = directory / f"{photo.id}_{size.label}.jpg"

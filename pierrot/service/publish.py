@@ -255,6 +255,10 @@ class PublishReport:
         }
 
 
+class _NetworkDown(Exception):
+    """One network failed in a step that concerns it alone; its result says why."""
+
+
 class SomeNetworksFailed(PublishError):
     """At least one network of a several-network run failed; the others did what the report says."""
 
@@ -437,10 +441,15 @@ class _Run:
                 remaining.append(name)
                 continue
             resume: LogEntry | None = None
-            for entry in unsettled:
-                state, again = self._settle_one(state, name, entry)
-                if again and resume is None:
-                    resume = entry
+            try:
+                for entry in unsettled:
+                    state, again = self._settle_one(state, name, entry)
+                    if again and resume is None:
+                        resume = entry
+            except _NetworkDown:
+                if self.single:
+                    raise self._raised or PublishError(f"{rules.display}: the look-up failed") from None
+                continue
             if resume is None:
                 remaining.append(name)
             else:
@@ -451,13 +460,18 @@ class _Run:
     def _settle_one(self, state: LogState, name: str, entry: LogEntry) -> tuple[LogState, bool]:
         publisher, result = self.publishers[name], self.results[name]
         attempt = Attempt(entry.key or "", entry.created_at or entry.started_at, entry.media_id)
-        settled = publisher.settle(attempt, entry.text or "", entry.started_at)
+        try:
+            settled = publisher.settle(attempt, entry.text or "", entry.started_at)
+        except PierrotError as exc:
+            # The look-up itself failed (credentials refused, login limit): this network's failure, no other's.
+            self._fail(name, exc)
+            raise _NetworkDown from exc
         display = self.rules[name].display
         if settled.posted is True:
             post = settled.post
             state = _record(self.store, state, entry, self.sleep, self.now, status=PUBLISHED,
                             post_id=post.id if post else None, post_url=post.url if post else None,
-                            updated_at=entry.updated_at,
+                            updated_at=entry.started_at,
                             reason=f"settled: {display} has the interrupted post" +
                             (f" ({settled.reason})" if settled.reason else ""))
             result.settled.append(f"photo {entry.photo_id}: the interrupted post exists on {display}"
@@ -518,12 +532,28 @@ class _Run:
             photo = self._choose(catalogue, plog, active, gone)
             images = _Images(self.fetcher, photo, self.workdir, rules, self.options.keep_location)
             try:
-                return photo, {name: images.for_network(self.rules[name]) for name in active}
+                found: dict[str, FetchedImage] = {}
+                failures: dict[str, ImageError] = {}
+                for name in active:
+                    try:
+                        found[name] = images.for_network(self.rules[name])
+                    except PhotoGone:
+                        raise
+                    except ImageError as exc:
+                        failures[name] = exc
             except PhotoGone as exc:
                 if self.options.photo_id is not None:
                     raise
                 gone.add(photo.id)
                 self.report.warnings.append(f"{exc}; skipped it (the next `pierrot sync` drops it from the catalogue)")
+                continue
+            if not found:
+                raise next(iter(failures.values()))
+            # No size of this photo fits one network (say all over Bluesky's 1 MB): that network fails, not all.
+            for name, failure in failures.items():
+                self._fail(name, failure)
+                active.remove(name)
+            return photo, found
         raise ImageError(
             f"{MAX_PHOTO_TRIES} photos in a row are gone from Flickr (deleted or made private since the last sync): "
             "run `pierrot sync`, then publish again"

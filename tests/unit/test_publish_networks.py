@@ -1,0 +1,901 @@
+"""service.publish over several networks: one photo for all, each network its own entry, outcome and image."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import random
+import struct
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pierrot import service
+from pierrot.bluesky import RULES as BLUESKY
+from pierrot.domain import (
+    CATALOGUE_DOCUMENT,
+    FAILED,
+    LOG_DOCUMENT,
+    PENDING,
+    PUBLISHED,
+    UNKNOWN,
+    Catalogue,
+    LogEntry,
+    Photo,
+    PublishLog,
+    Size,
+)
+from pierrot.errors import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    ConfigError,
+    DuplicateEvent,
+    DuplicatePost,
+    NothingToPublish,
+    PierrotError,
+    PostOutcomeUnknown,
+    PostRefused,
+    PublishError,
+    SizeUnavailable,
+    UsageError,
+)
+from pierrot.exif import display_size, has_location
+from pierrot.mastodon import DEFAULT_RULES as MASTODON
+from pierrot.ports import Attempt, FetchedImage, NetworkRules, Post, Publisher, Settled
+from pierrot.xtext import RULES as X
+from tests.fakes import JPEG, FakeFetcher, FakePublisher, FakeStore, make_photo
+
+NSID = "12345678@N00"
+T0 = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
+LEASE = 900
+DAY_SECONDS = 86400
+RULES = {"x": X, "bluesky": BLUESKY, "mastodon": MASTODON}
+# A Bluesky record key, and the time its post said it was made: both must come back byte for byte on a retry.
+KEY = "3kabcdefghij2"
+CREATED_AT = "2025-06-01T10:00:00.123Z"
+
+
+# ==== helpers the other multi-network test files share ==========================================
+
+
+def at(seconds: float) -> Callable[[], dt.datetime]:
+    """A clock stopped ``seconds`` after T0."""
+    moment = T0 + dt.timedelta(seconds=seconds)
+    return lambda: moment
+
+
+def stamp(seconds: float) -> str:
+    return (T0 + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def photos(count: int = 4) -> list[Photo]:
+    return [make_photo(n, description=f"Seen from pier {n}") for n in range(1, count + 1)]
+
+
+def entry(
+    photo: Photo, network: str, status: str, *, seconds: float = 0, run_id: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """A publish log entry as an earlier run wrote it."""
+    if status == PUBLISHED:
+        fields.setdefault("post_id", f"{network}-{photo.id}")
+        fields.setdefault("post_url", f"https://example.com/{network}/{photo.id}")
+    fields.setdefault("text", photo.title)
+    return LogEntry(
+        photo.id, network, status, run_id or f"run-{photo.id}-{network}-{seconds}", stamp(seconds), stamp(seconds),
+        title=photo.title, **fields,
+    ).to_doc()
+
+
+def make_store(items: Sequence[Photo] | None = None, entries: Sequence[dict[str, Any]] = ()) -> FakeStore:
+    store = FakeStore()
+    if items is not None:
+        store.put(CATALOGUE_DOCUMENT, Catalogue(NSID, list(items)).to_doc())
+    if entries:
+        store.put(LOG_DOCUMENT, {"version": 1, "entries": list(entries)})
+    return store
+
+
+def log_of(store: FakeStore) -> PublishLog:
+    doc = store.doc(LOG_DOCUMENT)
+    return PublishLog() if doc is None else PublishLog.from_doc(doc)
+
+
+def gps_jpeg() -> bytes:
+    """The fakes' JPEG with an EXIF APP1 segment whose IFD0 points to a GPS IFD (48° 51' 29.64" N)."""
+    gps_at = 8 + 2 + 12 + 4  # after the TIFF header and IFD0's one entry
+    values_at = gps_at + 2 + 12 * 3 + 4
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8825, 4, 1, gps_at) + struct.pack("<I", 0)
+    gps = (
+        struct.pack("<H", 3)
+        + struct.pack("<HHI4s", 0x0000, 1, 4, b"\x02\x03\x00\x00")  # GPSVersionID
+        + struct.pack("<HHI4s", 0x0001, 2, 2, b"N\x00\x00\x00")  # GPSLatitudeRef
+        + struct.pack("<HHII", 0x0002, 5, 3, values_at)  # GPSLatitude, three rationals
+        + struct.pack("<I", 0)
+        + struct.pack("<6I", 48, 1, 51, 1, 2964, 100)
+    )
+    payload = b"Exif\x00\x00" + b"II*\x00" + struct.pack("<I", 8) + ifd0 + gps
+    return JPEG[:2] + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload + JPEG[2:]
+
+
+class ShapedFetcher(FakeFetcher):
+    """FakeFetcher whose padding (``nbytes``) sits inside the scan, so it survives the location strip.
+
+    FakeFetcher pads after the end-of-image marker, and pierrot rightly drops what follows it: every size would
+    weigh 2,052 bytes again. With ``gps`` it serves a JPEG that carries a GPS location."""
+
+    def __init__(self, *, gps: bool = False) -> None:
+        super().__init__()
+        self.gps = gps
+
+    def fetch_size(self, photo: Photo, size: Size, directory: Path, max_bytes: int) -> FetchedImage:
+        self.calls += 1
+        self.sizes.append((photo.id, size.label))
+        if self.fail is not None:
+            raise self.fail
+        if photo.id in self.gone:
+            raise SizeUnavailable("HTTP 404", status=404)
+        if size.label in self.refused:
+            raise SizeUnavailable("HTTP 403", status=403)
+        base = gps_jpeg() if self.gps else JPEG
+        padding = max(0, self.nbytes.get(size.label, 0) - len(base))
+        data = base[:-2] + b"\0" * padding + base[-2:]
+        if len(data) > max_bytes:
+            raise SizeUnavailable(f"too large (>{max_bytes} bytes)")
+        path = directory / f"{photo.id}_{size.label}.jpg"
+        path.write_bytes(data)
+        self.fetched.append(photo.id)
+        self.paths.append(path)
+        return FetchedImage(path, size.label, size.width, size.height, len(data), "image/jpeg")
+
+
+class NetworkPublisher(FakePublisher):
+    """A FakePublisher for any network's rules: records the bytes it was given, the attempts, the look-ups.
+
+    ``answers`` are what ``settle`` says, in turn (the network cannot tell once they run out); ``fail_at`` may
+    name "prepare" and "settle" besides the FakePublisher's steps; ``prepared`` are the rules prepare returns."""
+
+    def __init__(
+        self,
+        rules: NetworkRules,
+        *,
+        accepted: list[tuple[str, str]] | None = None,
+        answers: Sequence[Settled] = (),
+        prepared: NetworkRules | None = None,
+    ) -> None:
+        super().__init__(accepted, rules=rules)
+        self.answers = list(answers)
+        self.prepared = prepared
+        self.attempts: list[Attempt] = []  # what create_post was given
+        self.media: list[list[str]] = []
+        self.asked: list[Attempt] = []  # what settle was asked about
+        self.images: list[tuple[str, bytes]] = []  # (size label, the file's bytes) of every upload
+
+    def prepare(self) -> NetworkRules:
+        self._step("prepare")
+        return self.prepared or self.rules
+
+    def upload_media(self, image: FetchedImage, alt_text: str | None) -> str:
+        self.images.append((image.size_label, image.path.read_bytes()))
+        return super().upload_media(image, alt_text)
+
+    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
+        self.attempts.append(attempt)
+        self.media.append(list(media_ids))
+        post = super().create_post(text, media_ids, attempt)
+        return Post(post.id, post_url(self.rules.name, post.id))
+
+    def settle(self, attempt: Attempt, text: str, started_at: str) -> Settled:
+        self.asked.append(attempt)
+        self._step("settle")
+        if self.answers:
+            return self.answers.pop(0)
+        return super().settle(attempt, text, started_at)
+
+    @property
+    def texts(self) -> list[str]:
+        return [text for _, text in self.accepted]
+
+
+def post_url(network: str, post_id: str) -> str:
+    if network == "bluesky":
+        return f"https://bsky.app/profile/someone.bsky.social/post/{post_id}"
+    if network == "mastodon":
+        return f"https://mastodon.example/@someone/{post_id}"
+    return f"https://x.com/i/web/status/{post_id}"
+
+
+class Factory:
+    """The publisher factory of one run: hands out the publishers given, records which were made."""
+
+    def __init__(self, publishers: Sequence[NetworkPublisher], broken: dict[str, PierrotError] | None = None) -> None:
+        self.publishers = {p.rules.name: p for p in publishers}
+        self.broken = broken or {}
+        self.made: list[str] = []
+
+    def __call__(self, network: str) -> Publisher:
+        self.made.append(network)
+        if network in self.broken:
+            raise self.broken[network]
+        return self.publishers[network]
+
+
+def never_made(network: str) -> Publisher:
+    pytest.fail(f"the {network} publisher must not be created")
+
+
+def run(
+    store: FakeStore,
+    publishers: Sequence[NetworkPublisher] | Factory | Callable[[str], Publisher] | None = None,
+    *,
+    networks: Sequence[NetworkRules | service.NetworkOptions] | None = None,
+    fetcher: FakeFetcher | None = None,
+    now: Callable[[], dt.datetime] | None = None,
+    seed: int = 0,
+    sleep: Callable[[float], None] | None = None,
+    **options: Any,
+) -> service.PublishReport:
+    """One publish run on the networks of ``publishers`` (or ``networks``), in that order."""
+    factory = publishers if publishers is None or callable(publishers) else Factory(publishers)
+    if networks is None:
+        assert isinstance(factory, Factory), "say which networks the run has"
+        networks = [p.rules for p in factory.publishers.values()]
+    return service.publish(
+        store,
+        fetcher or FakeFetcher(),
+        factory,
+        service.PublishOptions(
+            networks=tuple(n if isinstance(n, service.NetworkOptions) else service.NetworkOptions(n)
+                           for n in networks),
+            **options,
+        ),
+        now=now or at(0),
+        rng=random.Random(seed),
+        sleep=sleep or (lambda seconds: None),
+    )
+
+
+def three() -> tuple[NetworkPublisher, NetworkPublisher, NetworkPublisher]:
+    return NetworkPublisher(X), NetworkPublisher(BLUESKY), NetworkPublisher(MASTODON)
+
+
+def by_network(store: FakeStore) -> dict[str, list[LogEntry]]:
+    entries: dict[str, list[LogEntry]] = {}
+    for e in log_of(store).entries:
+        entries.setdefault(e.network, []).append(e)
+    return entries
+
+
+def record_writes(store: FakeStore) -> list[dict[str, Any]]:
+    """Every document the run writes to the publish log, as written."""
+    written: list[dict[str, Any]] = []
+
+    def hook(name: str, doc: Any) -> None:
+        if name == LOG_DOCUMENT:
+            written.append(copy.deepcopy(doc))
+
+    store.before_write = hook
+    return written
+
+
+# ==== one run, one photo, every network ============================================================
+
+
+def test_one_run_posts_one_photo_to_every_network_each_with_its_own_entry() -> None:
+    store = make_store(photos(3))
+    x, bluesky, mastodon = three()
+
+    report = run(store, [x, bluesky, mastodon])
+
+    photo = report.photo
+    assert photo is not None
+    for publisher in (x, bluesky, mastodon):
+        assert publisher.texts == [photo.title]
+        assert publisher.alt_texts == [(publisher.uploads[0], f"{photo.title}. {photo.description}")]
+    assert [(r.network, r.photo_id, r.error) for r in report.results] == [
+        ("x", photo.id, None), ("bluesky", photo.id, None), ("mastodon", photo.id, None)]
+    posts = {r.network: r.post for r in report.results}
+    assert all(post is not None for post in posts.values())
+    entries = log_of(store).entries
+    assert [(e.network, e.photo_id, e.status) for e in entries] == [
+        ("x", photo.id, PUBLISHED), ("bluesky", photo.id, PUBLISHED), ("mastodon", photo.id, PUBLISHED)]
+    assert len({e.run_id for e in entries}) == 1
+    for e in entries:
+        post = posts[e.network]
+        assert post is not None and (e.post_id, e.post_url) == (post.id, post.url)
+        assert e.text == photo.title and e.started_at == stamp(0)
+    # Only the networks that can settle an interrupted post keep a key and the post's own time.
+    assert [(e.network, e.key is not None, e.created_at) for e in entries] == [
+        ("x", False, None), ("bluesky", True, "2025-06-01T12:00:00.000Z"),
+        ("mastodon", True, "2025-06-01T12:00:00.000Z")]
+    assert [a.key for a in bluesky.attempts] == [entries[1].key]
+    assert [a.key for a in mastodon.attempts] == [entries[2].key]
+
+
+def test_the_claim_is_one_write_holding_every_networks_pending_entry() -> None:
+    store = make_store(photos(3))
+    written = record_writes(store)
+    x, bluesky, mastodon = three()
+
+    run(store, [x, bluesky, mastodon])
+
+    claim, *outcomes = written
+    assert [(e["network"], e["status"]) for e in claim["entries"]] == [
+        ("x", PENDING), ("bluesky", PENDING), ("mastodon", PENDING)]
+    # Then one write per network's outcome, in turn.
+    assert len(outcomes) == 3
+    assert [[e["status"] for e in doc["entries"]] for doc in outcomes] == [
+        [PUBLISHED, PENDING, PENDING], [PUBLISHED, PUBLISHED, PENDING], [PUBLISHED, PUBLISHED, PUBLISHED]]
+
+
+def test_the_claim_lands_before_any_network_is_posted_to() -> None:
+    store = make_store(photos(2))
+    x, bluesky = NetworkPublisher(X), NetworkPublisher(BLUESKY)
+    seen: list[tuple[int, int]] = []
+
+    def hook(name: str, doc: Any) -> None:
+        seen.append((len(x.accepted), len(bluesky.accepted)))
+
+    store.before_write = hook
+    run(store, [x, bluesky])
+
+    assert seen[0] == (0, 0), "the claim lands while nothing is posted yet"
+    assert x.calls == bluesky.calls == ["prepare", "upload", "alt_text", "post"]
+
+
+def test_a_photo_blocked_on_any_network_of_the_run_is_never_chosen() -> None:
+    items = photos(8)
+    store = make_store(items, [
+        entry(items[0], "x", PUBLISHED),
+        entry(items[1], "bluesky", UNKNOWN),
+        entry(items[2], "bluesky", PENDING, seconds=-2 * LEASE),  # a dead run's claim
+        entry(items[3], "x", FAILED),  # nothing was posted: it may be chosen again
+        entry(items[3], "bluesky", FAILED),
+        entry(items[4], "mastodon", PUBLISHED),  # not a network of this run
+    ])
+
+    chosen = Counter(run(store, networks=[X, BLUESKY], dry_run=True, seed=seed).photo.id  # type: ignore[union-attr]
+                     for seed in range(400))
+
+    assert set(chosen) == {items[3].id, items[4].id, items[5].id, items[6].id, items[7].id}
+
+
+def test_a_bluesky_only_run_may_post_a_photo_already_on_x() -> None:
+    items = photos(1)
+    store = make_store(items, [entry(items[0], "x", PUBLISHED, seconds=-3600)])
+    bluesky = NetworkPublisher(BLUESKY)
+
+    report = run(store, [bluesky])
+
+    assert report.photo is not None and report.photo.id == items[0].id
+    assert bluesky.texts == [items[0].title]
+    assert [(e.network, e.status) for e in log_of(store).entries] == [("x", PUBLISHED), ("bluesky", PUBLISHED)]
+    # ... while a run on both has nothing left: the photo is on X.
+    with pytest.raises(NothingToPublish, match="X and Bluesky"):
+        run(store, [NetworkPublisher(X), NetworkPublisher(BLUESKY)], now=at(60))
+
+
+def test_a_photo_published_on_one_network_is_not_posted_to_the_others_by_a_run_of_both() -> None:
+    items = photos(2)
+    store = make_store(items, [entry(items[0], "bluesky", PUBLISHED, seconds=-3600)])
+    x, bluesky = NetworkPublisher(X), NetworkPublisher(BLUESKY)
+
+    report = run(store, [x, bluesky])
+
+    assert report.photo is not None and report.photo.id == items[1].id
+    assert x.texts == bluesky.texts == [items[1].title]
+
+
+# ==== a failure on one network never blocks or double-posts another =================================
+
+
+FAILURES: dict[str, tuple[str, PierrotError, str | None]] = {
+    # name: (where, the error, the failing network's log status afterwards: None for no entry)
+    "factory": ("factory", ConfigError("PIERROT_NETWORK_TOKEN is not set"), None),
+    "login": ("prepare", PublishError("the login was refused (401): check the app password"), None),
+    "upload": ("upload", PublishError("the image was refused (413)"), None),
+    "refused": ("post", PostRefused("rate limited (429): resets at 13:00", status=429), FAILED),
+    "unknown outcome": ("post", PostOutcomeUnknown("the network answered 502"), UNKNOWN),
+}
+
+
+def broken(where: str, error: PierrotError, victim: str) -> tuple[list[NetworkPublisher], Factory]:
+    publishers = list(three())
+    factory = Factory(publishers, {victim: error} if where == "factory" else None)
+    if where != "factory":
+        next(p for p in publishers if p.rules.name == victim).fail_at[where] = error
+    return publishers, factory
+
+
+@pytest.mark.parametrize("victim", ["x", "bluesky", "mastodon"])
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_a_failure_on_one_network_lets_the_others_post_and_is_reported(failure: str, victim: str) -> None:
+    where, error, status = FAILURES[failure]
+    items = photos(3)
+    store = make_store(items)
+    publishers, factory = broken(where, error, victim)
+
+    with pytest.raises(service.SomeNetworksFailed) as caught:
+        run(store, factory, networks=[X, BLUESKY, MASTODON])
+
+    report = caught.value.report
+    assert caught.value.exit_code == EXIT_FAILURE
+    photo = report.photo
+    assert photo is not None
+    display = RULES[victim].display
+    (line,) = caught.value.lines
+    assert line.startswith(f"{display}: ") and str(error) in line
+    assert [r.network for r in report.failed] == [victim]
+    others = [p for p in publishers if p.rules.name != victim]
+    for publisher in others:
+        assert publisher.texts == [photo.title], publisher.rules.name
+        assert report.results[[r.network for r in report.results].index(publisher.rules.name)].post is not None
+    (failed,) = [p for p in publishers if p.rules.name == victim]
+    assert failed.accepted == []
+    entries = by_network(store)
+    for publisher in others:
+        assert [(e.photo_id, e.status) for e in entries[publisher.rules.name]] == [(photo.id, PUBLISHED)]
+    if status is None:
+        assert victim not in entries
+    else:
+        assert [(e.photo_id, e.status) for e in entries[victim]] == [(photo.id, status)]
+    assert not log_of(store).pending(victim)
+
+
+def test_the_failure_of_an_earlier_network_does_not_stop_the_later_ones() -> None:
+    store = make_store(photos(2))
+    x, bluesky, mastodon = three()
+    x.fail_at["post"] = PostRefused("X: too many requests", status=429)
+    bluesky.accept_then_fail = PostOutcomeUnknown("Bluesky answered 502")
+
+    with pytest.raises(service.SomeNetworksFailed) as caught:
+        run(store, [x, bluesky, mastodon])
+
+    assert len(caught.value.lines) == 2
+    assert caught.value.lines[0] == "X: X: too many requests"
+    assert caught.value.lines[1].startswith("Bluesky: Bluesky answered 502")
+    assert "settles it" in caught.value.lines[1]
+    assert [r.network for r in caught.value.report.posts] == ["mastodon"]
+    assert [(e.network, e.status) for e in log_of(store).entries] == [
+        ("x", FAILED), ("bluesky", UNKNOWN), ("mastodon", PUBLISHED)]
+    assert len(bluesky.accepted) == 1 and len(mastodon.accepted) == 1 and x.accepted == []
+
+
+def test_when_every_network_fails_the_report_has_a_line_for_each() -> None:
+    store = make_store(photos(2))
+    x, bluesky = NetworkPublisher(X), NetworkPublisher(BLUESKY)
+    x.fail_at["prepare"] = PublishError("X refused the credentials (401)")
+    bluesky.fail_at["upload"] = PublishError("Bluesky refused the image (400)")
+
+    with pytest.raises(service.SomeNetworksFailed) as caught:
+        run(store, [x, bluesky])
+
+    assert caught.value.lines == ["X: X refused the credentials (401)", "Bluesky: Bluesky refused the image (400)"]
+    assert str(caught.value) == "; ".join(caught.value.lines)
+    assert x.accepted == [] and bluesky.accepted == []
+    assert log_of(store).entries == []
+
+
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_a_one_network_run_raises_that_networks_own_exception(failure: str) -> None:
+    where, error, status = FAILURES[failure]
+    store = make_store(photos(2))
+    publishers, factory = broken(where, error, "bluesky")
+    bluesky = next(p for p in publishers if p.rules.name == "bluesky")
+
+    with pytest.raises(PierrotError) as caught:
+        run(store, factory, networks=[BLUESKY])
+
+    assert not isinstance(caught.value, service.SomeNetworksFailed)
+    if isinstance(error, PostOutcomeUnknown):
+        # As on X, an unclear outcome says what happens next; on Bluesky the next run settles it.
+        assert isinstance(caught.value, PublishError) and str(error) in str(caught.value)
+        assert "settles it" in str(caught.value)
+    else:
+        assert caught.value is error
+    assert bluesky.accepted == []
+    assert [e.status for e in log_of(store).entries] == ([] if status is None else [status])
+
+
+# ==== settling an interrupted post on a network that can ============================================
+
+
+def interrupted(photo: Photo, *, status: str = UNKNOWN, seconds: float = -7200) -> dict[str, Any]:
+    """A Bluesky post an earlier run may or may not have made, with its record key, time and media."""
+    return entry(photo, "bluesky", status, seconds=seconds, run_id="interrupted", key=KEY, created_at=CREATED_AT,
+                 media_id="blob-1", reason="Bluesky answered 502")
+
+
+POSTED = Settled(posted=True, post=Post(f"at://did:plc:someone/app.bsky.feed.post/{KEY}",
+                                        f"https://bsky.app/profile/someone.bsky.social/post/{KEY}"),
+                 reason=f"Bluesky has the post under record key {KEY}")
+
+
+def test_an_interrupted_post_that_exists_is_recorded_published_before_choosing() -> None:
+    items = photos(2)
+    store = make_store(items, [interrupted(items[0])])
+    bluesky = NetworkPublisher(BLUESKY, answers=[POSTED])
+
+    report = run(store, [bluesky])
+
+    assert bluesky.asked == [Attempt(KEY, CREATED_AT, "blob-1")]
+    assert bluesky.calls[:2] == ["prepare", "settle"]
+    settled, new = log_of(store).entries
+    assert (settled.photo_id, settled.status, settled.run_id) == (items[0].id, PUBLISHED, "interrupted")
+    assert POSTED.post is not None and (settled.post_id, settled.post_url) == (POSTED.post.id, POSTED.post.url)
+    assert (settled.started_at, settled.updated_at) == (stamp(-7200), stamp(-7200)), "the attempt's time is kept"
+    assert any("recorded as published" in line for line in report.results[0].settled)
+    # Then the run goes on: a new photo, with a new key.
+    assert (new.photo_id, new.status) == (items[1].id, PUBLISHED)
+    assert bluesky.texts == [items[1].title]
+    assert [a.key for a in bluesky.attempts] == [new.key] and new.key != KEY
+
+
+def test_a_dead_runs_claim_settled_as_posted_keeps_the_attempts_time() -> None:
+    items = photos(3)
+    store = make_store(items, [interrupted(items[0], status=PENDING, seconds=-7200)])
+    run(store, [NetworkPublisher(BLUESKY)])  # marks the dead run's claim unknown, posts another photo
+    assert log_of(store).entries[0].status == UNKNOWN
+    bluesky = NetworkPublisher(BLUESKY, answers=[POSTED])
+
+    run(store, [bluesky], now=at(3600))
+
+    assert bluesky.asked == [Attempt(KEY, CREATED_AT, "blob-1")]
+    settled = log_of(store).entries[0]
+    assert settled.status == PUBLISHED
+    assert settled.updated_at == settled.started_at == stamp(-7200)
+
+
+def test_an_entry_marked_unknown_a_moment_ago_is_asked_about_only_by_a_later_run() -> None:
+    items = photos(3)
+    store = make_store(items, [interrupted(items[0], status=PENDING, seconds=-7200)])
+    first = NetworkPublisher(BLUESKY, answers=[POSTED])
+
+    report = run(store, [first])
+
+    # Its request may still be in flight: it is left for a later run, and this run posts another photo.
+    assert "settle" not in first.calls
+    assert report.photo is not None and report.photo.id != items[0].id
+    assert log_of(store).entries[0].status == UNKNOWN
+    later = NetworkPublisher(BLUESKY, answers=[POSTED])
+    run(store, [later], now=at(3600))
+    assert later.asked == [Attempt(KEY, CREATED_AT, "blob-1")]
+    assert log_of(store).entries[0].status == PUBLISHED
+
+
+def test_an_interrupted_post_that_is_absent_is_posted_again_with_the_same_key_and_time() -> None:
+    items = photos(3)
+    store = make_store(items, [interrupted(items[0])])
+    x = NetworkPublisher(X)
+    bluesky = NetworkPublisher(BLUESKY, answers=[Settled(posted=False, same_key=True, reason="RecordNotFound")])
+
+    report = run(store, [x, bluesky])
+
+    # Bluesky: the interrupted photo again, with the key and createdAt the entry kept, and fresh media.
+    (attempt,) = bluesky.attempts
+    assert (attempt.key, attempt.created_at) == (KEY, CREATED_AT)
+    assert bluesky.media == [[bluesky.uploads[0]]] and attempt.media_id == bluesky.uploads[0]
+    assert bluesky.texts == [items[0].title]
+    entries = by_network(store)
+    (again,) = entries["bluesky"]  # no new photo chosen on Bluesky in this run
+    assert (again.photo_id, again.status, again.run_id, again.key) == (items[0].id, PUBLISHED, "interrupted", KEY)
+    result = {r.network: r for r in report.results}
+    assert result["bluesky"].photo_id == items[0].id and result["bluesky"].post is not None
+    assert any("same key" in line for line in result["bluesky"].settled)
+    # X gets this run's photo as usual.
+    assert len(x.accepted) == 1
+    (on_x,) = entries["x"]
+    assert on_x.status == PUBLISHED and report.photo is not None and on_x.photo_id == report.photo.id
+
+
+def test_an_interrupted_post_that_is_absent_without_a_key_to_reuse_is_failed_and_eligible_again() -> None:
+    items = photos(1)
+    store = make_store(items, [interrupted(items[0])])
+    bluesky = NetworkPublisher(BLUESKY, answers=[Settled(posted=False, reason="no status with that text")])
+
+    report = run(store, [bluesky])
+
+    old, new = log_of(store).entries
+    assert (old.status, old.run_id) == (FAILED, "interrupted")
+    assert old.reason is not None and "no such post" in old.reason
+    assert any("may be chosen again" in line for line in report.results[0].settled)
+    # Nothing was posted, so the only photo is eligible again at once, as a new post with a new key.
+    assert (new.photo_id, new.status) == (items[0].id, PUBLISHED)
+    assert [a.key for a in bluesky.attempts] == [new.key] and new.key != KEY
+
+
+def test_an_interrupted_post_the_network_cannot_tell_about_stays_unknown_with_a_warning() -> None:
+    items = photos(2)
+    store = make_store(items, [interrupted(items[0])])
+    bluesky = NetworkPublisher(BLUESKY, answers=[Settled(posted=None, reason="Bluesky answered 503")])
+
+    report = run(store, [bluesky])
+
+    old, new = log_of(store).entries
+    assert (old.status, old.key) == (UNKNOWN, KEY)
+    assert (new.photo_id, new.status) == (items[1].id, PUBLISHED)
+    (warning,) = report.warnings
+    assert items[0].id in warning and "Bluesky answered 503" in warning and "next run asks again" in warning
+    # The next run asks again.
+    later = NetworkPublisher(BLUESKY, answers=[POSTED])
+    with pytest.raises(NothingToPublish):
+        run(store, [later], now=at(3600))
+    assert later.asked == [Attempt(KEY, CREATED_AT, "blob-1")]
+    assert log_of(store).entries[0].status == PUBLISHED
+
+
+def test_a_network_that_cannot_settle_is_never_asked() -> None:
+    items = photos(2)
+    store = make_store(items, [entry(items[0], "x", UNKNOWN, key="not-a-real-key")])
+    x = NetworkPublisher(X, answers=[POSTED])
+
+    run(store, [x])
+
+    assert "settle" not in x.calls
+    assert log_of(store).entries[0].status == UNKNOWN
+
+
+def test_settling_happens_only_in_a_real_run() -> None:
+    items = photos(2)
+    store = make_store(items, [interrupted(items[0])])
+    before = store.snapshot()
+
+    report = run(store, never_made, networks=[BLUESKY], dry_run=True)
+
+    assert store.snapshot() == before
+    assert report.photo is not None and report.photo.id == items[1].id
+
+
+def test_a_reposted_interrupted_post_that_fails_is_reported_among_several_networks() -> None:
+    items = photos(2)
+    store = make_store(items, [interrupted(items[0])])
+    x = NetworkPublisher(X)
+    bluesky = NetworkPublisher(BLUESKY, answers=[Settled(posted=False, same_key=True)])
+    bluesky.fail_at["post"] = PostRefused("Bluesky: rate limited (429)", status=429)
+
+    with pytest.raises(service.SomeNetworksFailed) as caught:
+        run(store, [x, bluesky])
+
+    assert caught.value.lines == ["Bluesky: Bluesky: rate limited (429)"]
+    assert len(x.accepted) == 1
+    assert [(e.network, e.status) for e in log_of(store).entries] == [("bluesky", FAILED), ("x", PUBLISHED)]
+
+
+def test_a_one_network_run_whose_repost_with_the_same_key_fails_raises_it() -> None:
+    items = photos(2)
+    store = make_store(items, [interrupted(items[0])])
+    bluesky = NetworkPublisher(BLUESKY, answers=[Settled(posted=False, same_key=True)])
+    refusal = PostRefused("Bluesky: rate limited (429)", status=429)
+    bluesky.fail_at["post"] = refusal
+
+    with pytest.raises(PostRefused) as caught:
+        run(store, [bluesky])
+
+    assert caught.value is refusal
+    assert log_of(store).entries[0].status == FAILED
+
+
+def test_a_look_up_that_fails_on_one_network_does_not_stop_the_others() -> None:
+    items = photos(2)
+    store = make_store(items, [interrupted(items[0])])
+    x, bluesky = NetworkPublisher(X), NetworkPublisher(BLUESKY)
+    bluesky.fail_at["settle"] = PublishError("Bluesky refused to look the post up (401)")
+
+    with pytest.raises(service.SomeNetworksFailed) as caught:
+        run(store, [x, bluesky])
+
+    assert caught.value.lines == ["Bluesky: Bluesky refused to look the post up (401)"]
+    assert len(x.accepted) == 1
+    assert log_of(store).entries[0].status == UNKNOWN
+
+
+# ==== a duplicate answer ================================================================================
+
+
+def test_a_duplicate_answer_from_a_network_that_takes_repeated_texts_is_evidence_of_the_post() -> None:
+    items = photos(1)
+    store = make_store(items)
+    x, bluesky = NetworkPublisher(X), NetworkPublisher(BLUESKY)
+    bluesky.fail_at["post"] = DuplicatePost("Bluesky already has a record under this key")
+
+    report = run(store, [x, bluesky])
+
+    assert bluesky.calls.count("post") == 1, "no text variant is tried"
+    assert not any("instead" in w for w in report.warnings)
+    entries = by_network(store)
+    (on_bluesky,) = entries["bluesky"]
+    assert on_bluesky.status == PUBLISHED and on_bluesky.text == items[0].title
+    assert on_bluesky.reason is not None and "already has this post" in on_bluesky.reason
+    assert any("already posted on Bluesky" in note for note in report.notes)
+    assert report.failed == []
+    assert [e.status for e in entries["x"]] == [PUBLISHED]
+
+
+def test_a_duplicate_answer_from_x_is_a_collision_of_texts_and_a_variant_is_posted() -> None:
+    items = photos(1)
+    store = make_store(items)
+    x, bluesky = NetworkPublisher(X), NetworkPublisher(BLUESKY)
+    x.outside_texts.add(items[0].title)  # the account posted this text before pierrot
+
+    report = run(store, [x, bluesky])
+
+    assert x.refused == [items[0].title]
+    (varied,) = x.texts
+    assert varied != items[0].title and varied.startswith(items[0].title)
+    assert bluesky.texts == [items[0].title], "Bluesky keeps its own text"
+    assert any("instead" in w for w in report.warnings)
+    assert {e.network: (e.status, e.text) for e in log_of(store).entries} == {
+        "x": (PUBLISHED, varied), "bluesky": (PUBLISHED, items[0].title)}
+
+
+# ==== the image each network gets =====================================================================
+
+
+def test_each_size_is_downloaded_once_and_each_network_gets_the_largest_it_takes() -> None:
+    items = photos(1)
+    store = make_store(items)
+    fetcher = ShapedFetcher()
+    fetcher.nbytes["k"] = 1_500_000  # over Bluesky's 1,000,000 bytes, well within X's and Mastodon's
+    x, bluesky, mastodon = three()
+
+    report = run(store, [x, bluesky, mastodon], fetcher=fetcher)
+
+    pid = items[0].id
+    assert fetcher.sizes == [(pid, "k"), (pid, "l")]
+    assert [label for label, _ in x.images] == ["k"] and len(x.images[0][1]) == 1_500_000
+    assert [label for label, _ in mastodon.images] == ["k"]
+    assert [label for label, _ in bluesky.images] == ["l"] and len(bluesky.images[0][1]) <= BLUESKY.max_image_bytes
+    sizes = {r.network: (r.image.size_label, r.image.nbytes) for r in report.results if r.image}
+    assert sizes == {"x": ("k", 1_500_000), "bluesky": ("l", len(JPEG)), "mastodon": ("k", 1_500_000)}
+
+
+def test_a_networks_pixel_limit_excludes_the_original() -> None:
+    original = Size("o", "https://live.staticflickr.com/65535/o.jpg", 2048, 2048)  # 4.2 million pixels
+    photo = make_photo(1)
+    photo = replace(photo, sizes=(original, *photo.sizes))
+    store = make_store([photo])
+    fetcher = ShapedFetcher()
+    # An instance that takes fewer pixels than Mastodon's default says so when prepared.
+    small = replace(MASTODON, max_image_pixels=3_000_000)
+    x, mastodon = NetworkPublisher(X), NetworkPublisher(MASTODON, prepared=small)
+
+    report = run(store, [x, mastodon], fetcher=fetcher)
+
+    assert fetcher.sizes == [(photo.id, "o"), (photo.id, "k")]
+    assert [label for label, _ in x.images] == ["o"]
+    assert [label for label, _ in mastodon.images] == ["k"]
+    assert {r.network: r.image.size_label for r in report.results if r.image} == {"x": "o", "mastodon": "k"}
+
+
+def test_no_network_receives_the_location_of_a_photo() -> None:
+    store = make_store(photos(1))
+    fetcher = ShapedFetcher(gps=True)
+    publishers = three()
+
+    run(store, list(publishers), fetcher=fetcher)
+
+    assert has_location(gps_jpeg()), "the test image does carry a location"
+    for publisher in publishers:
+        (upload,) = publisher.images
+        assert not has_location(upload[1]), publisher.rules.name
+        assert display_size(upload[1]) == (2048, 1365)
+
+
+def test_keep_location_sends_the_location_to_every_network() -> None:
+    store = make_store(photos(1))
+    fetcher = ShapedFetcher(gps=True)
+    publishers = three()
+
+    run(store, list(publishers), fetcher=fetcher, keep_location=True)
+
+    for publisher in publishers:
+        (upload,) = publisher.images
+        assert has_location(upload[1]), publisher.rules.name
+
+
+def test_the_downloaded_files_are_gone_after_a_run_of_several_networks() -> None:
+    store, fetcher = make_store(photos(1)), ShapedFetcher()
+    fetcher.nbytes["k"] = 1_500_000
+
+    run(store, list(three()), fetcher=fetcher)
+
+    assert len(fetcher.paths) == 2 and not any(p.exists() for p in fetcher.paths)
+
+
+def test_a_photo_gone_from_flickr_gives_way_to_another_on_every_network() -> None:
+    items = photos(2)
+    store = make_store(items)
+    fetcher = ShapedFetcher()
+    fetcher.gone.add(items[0].id)
+    x, bluesky = NetworkPublisher(X), NetworkPublisher(BLUESKY)
+
+    report = run(store, [x, bluesky], fetcher=fetcher, seed=1)
+
+    assert report.photo is not None and report.photo.id == items[1].id
+    assert x.texts == bluesky.texts == [items[1].title]
+    assert any(items[0].id in w and "gone from Flickr" in w for w in report.warnings)
+    assert {e.photo_id for e in log_of(store).entries} == {items[1].id}
+
+
+# ==== dry run ===========================================================================================
+
+
+def test_a_dry_run_on_three_networks_creates_no_publisher_writes_nothing_and_shows_each_network() -> None:
+    items = photos(3)
+    store = make_store(items, [entry(items[0], "bluesky", PENDING, seconds=-2 * LEASE)])
+    before = store.snapshot()
+    fetcher = ShapedFetcher()
+    fetcher.nbytes["k"] = 1_500_000
+    networks = [service.NetworkOptions(X), service.NetworkOptions(BLUESKY, template="{title} on Bluesky"),
+                service.NetworkOptions(MASTODON)]
+
+    report = run(store, never_made, networks=networks, fetcher=fetcher, dry_run=True)
+
+    assert store.writes == [] and store.snapshot() == before
+    photo = report.photo
+    assert photo is not None and photo.id != items[0].id
+    shown = {r.network: (r.text, r.length, r.limit, r.unit, r.alt_text, r.alt_limit,
+                         r.image.size_label if r.image else None, r.post) for r in report.results}
+    alt = f"{photo.title}. {photo.description}"
+    assert shown == {
+        "x": (photo.title, len(photo.title), 280, "weighted characters", alt, 1000, "k", None),
+        "bluesky": (f"{photo.title} on Bluesky", len(photo.title) + 11, 300, "graphemes", alt, 2000, "l", None),
+        "mastodon": (photo.title, len(photo.title), 500, "characters", alt, 1500, "k", None),
+    }
+    assert report.to_dict()["networks"]["bluesky"]["size"] == "l"
+
+
+# ==== --photo ==============================================================================================
+
+
+def test_photo_option_needs_force_when_the_photo_is_on_any_network_of_the_run() -> None:
+    items = photos(2)
+    store = make_store(items, [entry(items[0], "bluesky", PUBLISHED, seconds=-DAY_SECONDS)])
+    x, bluesky = NetworkPublisher(X), NetworkPublisher(BLUESKY)
+
+    with pytest.raises(UsageError, match=r"already published on bluesky.*--force"):
+        run(store, [x, bluesky], photo_id=items[0].id)
+    assert x.accepted == bluesky.accepted == []
+
+    report = run(store, [x, bluesky], photo_id=items[0].id, force=True)
+    assert report.photo is not None and report.photo.id == items[0].id
+    assert x.texts == bluesky.texts == [items[0].title]
+
+
+def test_photo_option_posts_a_photo_on_the_networks_that_do_not_have_it() -> None:
+    items = photos(2)
+    store = make_store(items, [entry(items[0], "x", PUBLISHED, seconds=-DAY_SECONDS)])
+    bluesky = NetworkPublisher(BLUESKY)
+
+    run(store, [bluesky], photo_id=items[0].id)
+
+    assert bluesky.texts == [items[0].title]
+
+
+# ==== the scheduler's event ===============================================================================
+
+
+def test_an_event_handled_on_any_network_is_refused_on_all() -> None:
+    items = photos(3)
+    store = make_store(items)
+    x, bluesky = NetworkPublisher(X), NetworkPublisher(BLUESKY)
+
+    run(store, [x, bluesky], event_id="evt-1")
+
+    assert [(e.network, e.event_id) for e in log_of(store).entries] == [("x", "evt-1"), ("bluesky", "evt-1")]
+    before = store.snapshot()
+    again = [NetworkPublisher(X), NetworkPublisher(BLUESKY)]
+    with pytest.raises(DuplicateEvent, match="evt-1") as caught:
+        run(store, again, event_id="evt-1", now=at(60))
+    assert caught.value.exit_code == EXIT_OK
+    assert store.snapshot() == before
+    assert all(p.calls == [] for p in again)
+
+    # An event recorded on one network only (a run of Bluesky alone) still stops a run of both.
+    only = make_store(items, [entry(items[0], "bluesky", PUBLISHED, event_id="evt-2")])
+    with pytest.raises(DuplicateEvent):
+        run(only, [NetworkPublisher(X), NetworkPublisher(BLUESKY)], event_id="evt-2")
+    assert only.writes == []
