@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SSM_SUFFIX = "_SSM"
-# GetParameters takes at most ten names; pierrot has six secret settings.
+# GetParameters takes at most ten names; pierrot has eight secret settings.
 _MAX_NAMES_PER_CALL = 10
 # The AWS SDK logs response bodies (the decrypted parameters among them) at debug level: never below WARNING.
 _QUIET_LIBRARIES = ("botocore", "boto3", "urllib3", "oauthlib", "requests_oauthlib")

@@ -129,7 +129,7 @@ pass_app = click.make_pass_decorator(App)
 @click.version_option(__version__, "-V", "--version", prog_name="pierrot")
 @click.pass_context
 def cli(ctx: click.Context, store: str | None, config_path: str | None, verbose: bool, quiet: bool) -> None:
-    """Keep a catalogue of a Flickr photostream and post never-posted photos to X.
+    """Keep a catalogue of a Flickr photostream and post never-posted photos to X, Bluesky and Mastodon.
 
     Exit codes: 0 success, 1 operational failure, 2 usage or configuration error, 3 nothing left to publish.
     """
@@ -406,6 +406,8 @@ def resolve(app: App, photo_id: str, post: str | None, not_posted: bool, network
     if bool(post) == not_posted:
         raise click.UsageError("give exactly one of --posted POST_ID or --not-posted")
     post_id, post_url = _post_id(network, post) if post else (None, None)
+    if post_id is not None and post_url is None and network == "x":
+        post_url = f"https://x.com/i/web/status/{post_id}"  # X's address for any post, whoever posted it
     entry = service.resolve(wiring.build_store(app.settings), photo_id, posted=post_id, network=network,
                             post_url=post_url, lease_seconds=app.settings.lease_seconds)
     app.say(f"photo {photo_id} is now {entry.status} on {network}" + (f" ({entry.post_url})" if entry.post_url

@@ -1,4 +1,4 @@
-"""The image adapter: downloads the largest rendition of a photo that X accepts, from Flickr's CDN only."""
+"""The image adapter: downloads renditions of a photo from Flickr's CDN only, never following a redirect."""
 
 from __future__ import annotations
 

@@ -184,7 +184,7 @@ def build_checks(
         silence = max_silence
 
         def silent() -> str:
-            return service.check_silence(build_store(settings), list(settings.networks), silence)
+            return service.check_silence(build_store(settings), networks, silence)
 
         probes.append(("last post", silent))
     return probes

@@ -78,7 +78,7 @@ FUTURE_TOLERANCE_SECONDS = 300
 # (Mastodon stores an Idempotency-Key only once the status is saved).
 SETTLE_AFTER_SECONDS = 120
 # The reason of a failed entry whose text X already had: the next run avoids that text.
-DUPLICATE_TEXT_REASON = "X refused the text as a duplicate of an earlier post"
+DUPLICATE_TEXT_REASON = "the network refused the text as a duplicate of an earlier post"
 TEMPLATE_SETTING = "PIERROT_PUBLISH_TEMPLATE"
 ALT_TEMPLATE_SETTING = "PIERROT_PUBLISH_ALT_TEMPLATE"
 
@@ -287,7 +287,7 @@ def publish(
     With ``dry_run``: no network call, no write. A one-network run raises that network's failure as it is; a
     run of several raises SomeNetworksFailed (carrying the report) when any failed, after the others posted."""
     if not options.networks:
-        raise UsageError("no network to publish to: set PIERROT_PUBLISH_NETWORKS (x, bluesky, mastodon)")
+        raise UsageError("no network to publish to: set PIERROT_PUBLISH_NETWORKS")
     rng = rng or random.SystemRandom()
     for network in options.networks:
         _validate_templates(options, network, network.rules)
@@ -736,10 +736,11 @@ class _Run:
                 if nxt is None:
                     state = _record(self.store, state, entry, self.sleep, self.now, status=FAILED, text=text,
                                     reason=f"{DUPLICATE_TEXT_REASON} ({exc}); nothing was posted")
+                    tried = "twice, with two different texts" if retried else "and no other text could be made"
                     self._fail(name, PublishError(
-                        f"{rules.display} refused photo {photo.id} as a duplicate of an earlier post twice, with two "
-                        "different texts; nothing was posted and the photo stays eligible. Change [publish] "
-                        "template (add {date_taken} or {description}) if this keeps happening"
+                        f"{rules.display} refused photo {photo.id} as a duplicate of an earlier post {tried}; nothing "
+                        "was posted and the photo stays eligible. Change [publish] template (add {date_taken} or "
+                        "{description}) if this keeps happening"
                     ))
                     return state
                 # A definite refusal: nothing was posted, so trying a distinct text is safe.
@@ -939,8 +940,10 @@ def _settle_stale(
                     f"photo {entry.photo_id} has been pending since {entry.updated_at}, which is in the future "
                     "(a machine sharing this store has its clock wrong?): treating that run as dead"
                 )
+            # updated_at stays the dead run's last touch: when its post may have been made, and what the wait
+            # before asking the network counts from.
             updated = updated.with_update(
-                index, status=UNKNOWN, updated_at=iso(moment),
+                index, status=UNKNOWN,
                 reason=f"a publish started at {entry.started_at} never finished; it may have been posted",
             )
         return updated

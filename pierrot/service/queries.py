@@ -89,19 +89,21 @@ def status(
     filters: Filters,
     *,
     network: str | None = None,
-    networks: Sequence[str] = ("x",),
+    networks: Sequence[str] = (),
     now: Clock = utc_now,
 ) -> Status:
-    """Counts of the catalogue and the publish log, over ``networks`` (or the one ``network``) and each of them.
+    """Counts of the catalogue and the publish log, over ``networks`` (or the one ``network``; by default every
+    network the log names) and each of them.
 
     Over several networks a photo counts by its strongest state on any of them (published, unknown, pending,
     failed), and remains if a run would still choose it: not posted, pending or unknown on any."""
-    names = (network,) if network is not None else tuple(networks)
     meta_doc, _ = read_doc(store, META_DOCUMENT)
     meta = Meta.from_doc(meta_doc) if meta_doc is not None else None
     found = store.read_bytes(CATALOGUE_DOCUMENT)
     catalogue = StoredCatalogue.parse(*found) if found is not None else StoredCatalogue(None, [], [])
     plog = read_log(store).log
+    names = (network,) if network is not None else tuple(networks) or tuple(
+        dict.fromkeys(e.network for e in plog.entries))
     moment = now()
     split = eligible_in(catalogue, plog, names, filters)
     combined: dict[str, str] = {}

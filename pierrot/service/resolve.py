@@ -24,10 +24,8 @@ def resolve(
 
     The entry keeps the attempt's time (it is when the post was made, if it was); idempotent: a resolve whose
     write landed but whose answer was lost finds the wanted state on its retry and succeeds."""
-    if posted is not None and network == "x" and not (posted.isascii() and posted.isdigit()):
-        raise UsageError(f"--posted {posted!r} is not a post id: give the digits at the end of the post's URL")
-    if posted is not None and (not posted or any(c.isspace() for c in posted)):
-        raise UsageError(f"--posted {posted!r} is not a post id")
+    if posted is not None and (not posted or not posted.isascii() or any(c.isspace() for c in posted)):
+        raise UsageError(f"--posted {posted!r} is not a post id: give the post's URL or the id at its end")
     resolved: LogEntry | None = None
 
     def settle(plog: PublishLog) -> PublishLog | None:
@@ -54,7 +52,7 @@ def resolve(
             changes: dict[str, Any] = {
                 "status": PUBLISHED,
                 "post_id": posted,
-                "post_url": f"https://x.com/i/web/status/{posted}" if network == "x" else post_url,
+                "post_url": post_url,
                 "reason": "resolved by hand: posted",
             }
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import signal
@@ -16,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.fake_bluesky import BlueskyFake
+from tests.e2e.fake_mastodon import MastodonFake
 from tests.e2e.servers import FakeServers, FlickrFake, ImageHost, S3Fake, XFake, clean_environment, start_servers
 
 LOG = "pierrot-wal.json"
@@ -137,6 +140,18 @@ class Pierrot:
         doc = self.doc(LOG)
         return [] if doc is None else list(doc["entries"])
 
+    def age_log(self, seconds: float) -> None:
+        """Make every entry of the publish log ``seconds`` older, as if that long had passed since the last run.
+
+        Only the times pierrot keeps for itself move; a post's own ``created_at`` (the Bluesky record's) stays."""
+        doc = self.doc(LOG)
+        for entry in doc["entries"]:
+            for name in ("started_at", "updated_at"):
+                if entry.get(name):
+                    moment = dt.datetime.fromisoformat(entry[name]) - dt.timedelta(seconds=seconds)
+                    entry[name] = moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        (self.store / LOG).write_text(json.dumps(doc, indent=1, ensure_ascii=False))
+
     def snapshot(self) -> dict[str, tuple[bytes, int]]:
         """Every file in the store folder, with its bytes and modification time."""
         if not self.store.exists():
@@ -179,6 +194,16 @@ def x(fakes: FakeServers) -> XFake:
 @pytest.fixture
 def s3(fakes: FakeServers) -> S3Fake:
     return fakes.s3
+
+
+@pytest.fixture
+def bluesky(fakes: FakeServers) -> BlueskyFake:
+    return fakes.bluesky
+
+
+@pytest.fixture
+def mastodon(fakes: FakeServers) -> MastodonFake:
+    return fakes.mastodon
 
 
 @pytest.fixture

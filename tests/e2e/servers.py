@@ -2,7 +2,9 @@
 
 Each fake is a small WSGI app served by werkzeug on 127.0.0.1 in a daemon thread. It records every call,
 so tests count calls rather than guess, and it takes faults to inject into the next matching calls.
-``FakeServers`` starts all four and stops them; ``reset()`` on each fake forgets state between tests.
+``FakeServers`` starts them all, with the Bluesky and Mastodon fakes (``fake_bluesky.py``, ``fake_mastodon.py``),
+and stops them; ``reset()`` on each fake forgets state between tests. ``UploadTap`` keeps the bytes of every
+image a network fake received, so a test can look inside them.
 The benchmarks reuse these classes: ``FlickrFake.populate(100_000)`` is cheap (items are built per page),
 and ``FlickrFake.latency`` adds a delay to every API call.
 """
@@ -13,23 +15,30 @@ import base64
 import bisect
 import hashlib
 import hmac
+import io
 import itertools
 import json
 import math
 import os
 import re
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
+
+if TYPE_CHECKING:
+    # Imported when the servers start: those modules import this one.
+    from tests.e2e.fake_bluesky import BlueskyFake
+    from tests.e2e.fake_mastodon import MastodonFake
 
 HOST = "127.0.0.1"
 MIB = 1024 * 1024
@@ -49,12 +58,13 @@ JFIF_END = 20  # SOI (2 bytes) + APP0 marker (2) + APP0 length (16): comments go
 TAG = re.compile(rb"pierrot-e2e photo=([0-9A-Za-z_-]+) size=([0-9a-z]+)")
 
 
-def jpeg(nbytes: int = 0, tag: bytes = b"", size: tuple[int, int] | None = None) -> bytes:
+def jpeg(nbytes: int = 0, tag: bytes = b"", size: tuple[int, int] | None = None, exif: bytes = b"") -> bytes:
     """A valid JPEG of at least ``nbytes`` (exactly, unless within 3 bytes of the base), ``tag`` in a COM segment.
 
     With ``size`` its frame header claims those pixel dimensions (width, height), as a real rendition's would:
-    pierrot reads an image's real size from there."""
-    segments = [_comment(tag)] if tag else []
+    pierrot reads an image's real size from there. ``exif`` is an APP1 segment (see ``gps_exif``) put first."""
+    segments = [exif] if exif else []
+    segments += [_comment(tag)] if tag else []
     remaining = nbytes - len(TINY_JPEG) - sum(len(s) for s in segments)
     while remaining > 0:
         payload = max(0, min(65533, remaining - 4))
@@ -70,6 +80,46 @@ def jpeg(nbytes: int = 0, tag: bytes = b"", size: tuple[int, int] | None = None)
 
 def _comment(payload: bytes) -> bytes:
     return b"\xff\xfe" + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+# Where the camera was, as a GPS IFD stores it (rationals): 48° 51' 29.6471" N, 2° 17' 40.1234" E.
+GPS_LATITUDE = (48, 1, 51, 1, 296471, 10000)
+GPS_LONGITUDE = (2, 1, 17, 1, 401234, 10000)
+GPS_COORDINATES = (struct.pack("<6I", *GPS_LATITUDE), struct.pack("<6I", *GPS_LONGITUDE))
+
+
+def gps_exif() -> bytes:
+    """An APP1 Exif segment as a phone writes one: IFD0 (Make, Orientation, GPS pointer) and a GPS IFD.
+
+    Little-endian TIFF; the coordinates are ``GPS_COORDINATES``, whose bytes a test can look for."""
+    ascii_, short, long_, rational, byte = 2, 3, 4, 5, 1
+    gps_at = 8 + 2 + 3 * 12 + 4 + 16  # IFD0 and its one out-of-line value (the Make)
+    gps_entries = [
+        (0x0000, byte, 4, b"\x02\x03\x00\x00"),  # GPSVersionID
+        (0x0001, ascii_, 2, b"N\x00\x00\x00"),
+        (0x0002, rational, 3, None),
+        (0x0003, ascii_, 2, b"E\x00\x00\x00"),
+        (0x0004, rational, 3, None),
+    ]
+    values_at = gps_at + 2 + 12 * len(gps_entries) + 4
+    ifd0 = struct.pack("<H", 3)
+    ifd0 += struct.pack("<HHII", 0x010F, ascii_, 16, 8 + 2 + 3 * 12 + 4)  # Make, out of line
+    ifd0 += struct.pack("<HHIHH", 0x0112, short, 1, 1, 0)  # Orientation: as stored
+    ifd0 += struct.pack("<HHII", 0x8825, long_, 1, gps_at)  # the GPS IFD pointer
+    ifd0 += struct.pack("<I", 0) + b"Pierrot Phone 7\x00"
+    gps = struct.pack("<H", len(gps_entries))
+    values = b""
+    for tag, kind, count, inline in gps_entries:
+        if inline is None:
+            gps += struct.pack("<HHII", tag, kind, count, values_at + len(values))
+            values += GPS_COORDINATES[0] if tag == 0x0002 else GPS_COORDINATES[1]
+        else:
+            gps += struct.pack("<HHI", tag, kind, count) + inline
+    gps += struct.pack("<I", 0) + values
+    tiff = b"II*\x00" + struct.pack("<I", 8) + ifd0 + gps
+    assert len(b"II*\x00") + 4 + len(ifd0) == gps_at
+    payload = b"Exif\x00\x00" + tiff
+    return b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
 
 
 def photo_tag(data: bytes) -> tuple[str, str] | None:
@@ -293,12 +343,14 @@ class FlickrFake:
         for offset in range(1, count + 1):
             serial = next(self._serial)
             made.append(
-                FakePhoto(**{
-                    "id": str(FIRST_ID + serial * 7 + 3),
-                    "title": f"Photo {serial:06d}",
-                    "uploaded": newest + 60 * offset,
-                    **fields,
-                })
+                FakePhoto(
+                    **{
+                        "id": str(FIRST_ID + serial * 7 + 3),
+                        "title": f"Photo {serial:06d}",
+                        "uploaded": newest + 60 * offset,
+                        **fields,
+                    }
+                )
             )
         made.reverse()
         with self._lock:
@@ -518,6 +570,7 @@ class ImageHost:
         self.dimensions: Callable[[str, str], tuple[int, int] | None] | None = None
         self.send_length = True
         self.delay = 0.0
+        self.exif = b""  # an APP1 segment every served JPEG carries (``gps_exif()``: a phone's, with GPS)
         self.stalls = _Faults()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -532,6 +585,7 @@ class ImageHost:
         self.gone = set()
         self.send_length = True
         self.delay = 0.0
+        self.exif = b""
         self.stalls.clear()
 
     def stall(self, seconds: float, *, times: int = 1, label: str | None = None) -> None:
@@ -566,7 +620,7 @@ class ImageHost:
             record.status = 404
             return Response("not found", status=404)
         dimensions = self.dimensions(photo_id, label) if self.dimensions else DEFAULT_SIZES.get(label)
-        body = jpeg(self.sizes[label], f"pierrot-e2e photo={photo_id} size={label}".encode(), dimensions)
+        body = jpeg(self.sizes[label], f"pierrot-e2e photo={photo_id} size={label}".encode(), dimensions, self.exif)
         stall = self.stalls.take({"label": label})
         record.status = 200
 
@@ -878,6 +932,40 @@ def _moto_handler() -> type[WSGIRequestHandler]:
 # ==== all together ==============================================================================
 
 
+class UploadTap:
+    """Wraps a fake's WSGI app: keeps the image bytes of every upload to ``path`` it passes on.
+
+    ``field`` names the multipart part that holds the image (X ``media``, Mastodon ``file``); None means the
+    whole body is the image (Bluesky's uploadBlob)."""
+
+    def __init__(self, app: Callable[..., Any], path: str, field: str | None = None) -> None:
+        self.app = app
+        self.path = path
+        self.field = field
+        self.images: list[bytes] = []
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.images = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") == self.path:
+            body = get_input_stream(environ).read()
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ.pop("wsgi.input_terminated", None)
+            image = body
+            if self.field is not None:
+                copy = {**environ, "wsgi.input": io.BytesIO(body)}
+                part = Request(copy).files.get(self.field)
+                image = part.read() if part is not None else b""
+            with self._lock:
+                self.images.append(image)
+        answer: Iterable[bytes] = self.app(environ, start_response)
+        return answer
+
+
 @dataclass
 class Secrets:
     """Distinctive credential values, so a test can search every output for them."""
@@ -890,6 +978,10 @@ class Secrets:
     x_access_token_secret: str = "E2eAccessSecretYt5Re3Wq1Po9Iu7Ly6Kt4Mr2Ne0Bv"
     aws_access_key_id: str = "e2e-fake-access-key-id"
     aws_secret_access_key: str = "e2e/AwsSecret+Key0a1b2c3d4e5f6g7h8i9j0kLmNoPq"
+    bluesky_app_password: str = "e2eb-sky7-appp-ass9"
+    # Never given to pierrot: the fake answers AuthFactorTokenRequired to it, as a real account with 2FA does.
+    bluesky_account_password: str = "E2eBlueskyAccountPassword4Hq8Zr"
+    mastodon_access_token: str = "E2eMastodonToken-Zm9vYmFyYmF6cXV4-Vw3Rt7Yp1"
 
     def values(self) -> list[str]:
         """The secret values (an AWS access key id is an identifier, which AWS itself logs)."""
@@ -898,16 +990,22 @@ class Secrets:
 
 @dataclass
 class FakeServers:
-    """The four fakes, started on 127.0.0.1; ``stop()`` shuts them down."""
+    """The fakes (Flickr, its images, X, S3, Bluesky, Mastodon), started on 127.0.0.1; ``stop()`` shuts them down."""
 
     secrets: Secrets = field(default_factory=Secrets)
     flickr: FlickrFake = field(init=False)
     images: ImageHost = field(init=False)
     x: XFake = field(init=False)
     s3: S3Fake = field(init=False)
+    bluesky: BlueskyFake = field(init=False)
+    mastodon: MastodonFake = field(init=False)
+    taps: dict[str, UploadTap] = field(init=False, default_factory=dict)  # by network: the images it received
     threads: list[ServerThread] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
+        from tests.e2e.fake_bluesky import BlueskyFake
+        from tests.e2e.fake_mastodon import MastodonFake
+
         s = self.secrets
         self.images = ImageHost()
         images = self._serve(self.images)
@@ -915,11 +1013,20 @@ class FakeServers:
         self.images.dimensions = self._dimensions
         self.x = XFake(s.x_api_key, s.x_api_secret, s.x_access_token, s.x_access_token_secret)
         self.s3 = S3Fake()
+        self.bluesky = BlueskyFake(app_password=s.bluesky_app_password, account_password=s.bluesky_account_password)
+        self.mastodon = MastodonFake(s.mastodon_access_token)
+        self.taps = {
+            "x": UploadTap(self.x, "/2/media/upload", "media"),
+            "bluesky": UploadTap(self.bluesky, "/xrpc/com.atproto.repo.uploadBlob"),
+            "mastodon": UploadTap(self.mastodon, "/api/v2/media", "file"),
+        }
         self.flickr_url = self._serve(self.flickr).url + "/services/rest/"
         self.images_url = images.url
-        self.x_url = self._serve(self.x).url
+        self.x_url = self._serve(self.taps["x"]).url
         # Single-threaded: moto's threaded server lets concurrent conditional writes all succeed.
         self.s3_url = self._serve(self.s3, threaded=False, handler=_moto_handler()).url
+        self.bluesky_url = self._serve(self.taps["bluesky"]).url
+        self.mastodon_url = self._serve(self.taps["mastodon"]).url
 
     def _dimensions(self, photo_id: str, label: str) -> tuple[int, int] | None:
         photo = next((p for p in self.flickr.photos if p.id == photo_id), None)
@@ -931,18 +1038,25 @@ class FakeServers:
         self.threads.append(thread)
         return thread
 
+    def uploaded(self, network: str) -> list[bytes]:
+        """The bytes of every image uploaded to ``network`` (x, bluesky, mastodon), in order."""
+        return list(self.taps[network].images)
+
     def reset(self) -> None:
-        for fake in (self.flickr, self.images, self.x, self.s3):
+        for fake in (self.flickr, self.images, self.x, self.s3, self.bluesky, self.mastodon, *self.taps.values()):
             fake.reset()
 
     def stop(self) -> None:
-        for fake in (self.flickr, self.images, self.x):
+        for fake in (self.flickr, self.images, self.x, self.bluesky, self.mastodon):
             fake._stop.set()
         for thread in self.threads:
             thread.stop()
 
     def environment(self) -> dict[str, str]:
-        """The settings that point pierrot (and boto3) at these fakes, with the credentials they accept."""
+        """The settings that point pierrot (and boto3) at these fakes, with the credentials they accept.
+
+        Every network's credentials, but no PIERROT_PUBLISH_NETWORKS: a run posts to X alone unless the test
+        says otherwise (``--network`` or that setting)."""
         s = self.secrets
         return {
             "PIERROT_FLICKR_API_URL": self.flickr_url,
@@ -955,6 +1069,11 @@ class FakeServers:
             "PIERROT_X_API_SECRET": s.x_api_secret,
             "PIERROT_X_ACCESS_TOKEN": s.x_access_token,
             "PIERROT_X_ACCESS_TOKEN_SECRET": s.x_access_token_secret,
+            "PIERROT_BLUESKY_HANDLE": self.bluesky.handle,
+            "PIERROT_BLUESKY_APP_PASSWORD": s.bluesky_app_password,
+            "PIERROT_BLUESKY_SERVICE": self.bluesky_url,
+            "PIERROT_MASTODON_URL": self.mastodon_url,
+            "PIERROT_MASTODON_ACCESS_TOKEN": s.mastodon_access_token,
             "AWS_ENDPOINT_URL": self.s3_url,
             "AWS_ACCESS_KEY_ID": s.aws_access_key_id,
             "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key,

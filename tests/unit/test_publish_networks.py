@@ -551,7 +551,7 @@ def test_a_dead_runs_claim_settled_as_posted_keeps_the_attempts_time() -> None:
 
 def test_an_entry_marked_unknown_a_moment_ago_is_asked_about_only_by_a_later_run() -> None:
     items = photos(3)
-    store = make_store(items, [interrupted(items[0], status=PENDING, seconds=-7200)])
+    store = make_store(items, [interrupted(items[0], seconds=-30)])  # the answer to its post timed out just now
     first = NetworkPublisher(BLUESKY, answers=[POSTED])
 
     report = run(store, [first])
@@ -564,6 +564,18 @@ def test_an_entry_marked_unknown_a_moment_ago_is_asked_about_only_by_a_later_run
     run(store, [later], now=at(3600))
     assert later.asked == [Attempt(KEY, CREATED_AT, "blob-1")]
     assert log_of(store).entries[0].status == PUBLISHED
+
+
+def test_a_dead_runs_claim_is_asked_about_by_the_very_next_run() -> None:
+    items = photos(3)
+    store = make_store(items, [interrupted(items[0], status=PENDING, seconds=-7200)])  # its lease ran out
+    bluesky = NetworkPublisher(BLUESKY, answers=[POSTED])
+
+    run(store, [bluesky])
+
+    assert bluesky.asked == [Attempt(KEY, CREATED_AT, "blob-1")]
+    entry = log_of(store).entries[0]
+    assert entry.status == PUBLISHED and entry.updated_at == entry.started_at
 
 
 def test_an_interrupted_post_that_is_absent_is_posted_again_with_the_same_key_and_time() -> None:

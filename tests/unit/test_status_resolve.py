@@ -91,7 +91,7 @@ def test_status_counts_the_catalogue_and_the_log() -> None:
     )
     store.put(META_DOCUMENT, {"version": 1, "total": 7, "last_sync": "2025-06-01T06:00:00Z"})
 
-    status = service.status(store, Filters(), now=lambda: T0)
+    status = service.status(store, Filters(), networks=("x",), now=lambda: T0)
 
     assert status.photos == 6  # videos are not photos
     assert (status.published, status.unknown, status.failed) == (1, 1, 1)
@@ -187,7 +187,8 @@ def test_history_works_without_a_readable_catalogue() -> None:
 def test_resolving_an_unknown_post_as_posted_records_it_published() -> None:
     store = make_store(ITEMS[:1], [entry(ITEMS[0], UNKNOWN, seconds=-3600)])
 
-    settled = service.resolve(store, ITEMS[0].id, posted="1234567890", now=lambda: T0)
+    settled = service.resolve(store, ITEMS[0].id, posted="1234567890", now=lambda: T0,
+                              post_url="https://x.com/i/web/status/1234567890")  # as the CLI gives it
 
     assert settled.status == PUBLISHED
     assert settled.post_id == "1234567890"
