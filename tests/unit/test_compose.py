@@ -360,3 +360,14 @@ def test_alt_text_counts_characters_not_weights() -> None:
 def test_alt_text_fixed_text_too_long_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"PIERROT_PUBLISH_ALT_TEMPLATE.*leaves no room"):
         compose_alt_text(photo(title="Harbour"), "x" * 1001 + "{title}")
+
+
+def test_bidi_controls_are_dropped_from_the_post_and_the_alt_text() -> None:
+    """U+202E reverses what follows on screen: a title could make a post read as something else."""
+    from pierrot.compose import compose_alt_text, compose_post
+    from pierrot.domain import Photo
+
+    photo = Photo("1", title="evil\u202etxt.exe", description="a\u2066b\u2069c \u202adone\u202c")
+
+    assert compose_post(photo, "{title}") == "eviltxt.exe"
+    assert compose_alt_text(photo) == "eviltxt.exe. abc done"
