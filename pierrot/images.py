@@ -268,10 +268,7 @@ def _declared_length(response: requests.Response) -> int:
 
 
 def _amount(nbytes: int) -> str:
-    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
-        if nbytes >= scale:
-            return f"{nbytes / scale:.3g} {unit}"
-    return f"{nbytes} bytes"
+    return f"{nbytes:,} bytes"
 
 
 def _safe(text: str) -> str:

@@ -534,7 +534,7 @@ class _Run:
             try:
                 found: dict[str, FetchedImage] = {}
                 failures: dict[str, ImageError] = {}
-                for name in active:
+                for name in sorted(active, key=lambda n: -self.rules[n].max_image_bytes):
                     try:
                         found[name] = images.for_network(self.rules[name])
                     except PhotoGone:
@@ -808,12 +808,13 @@ class _Images:
         self, fetcher: ImageFetcher, photo: Photo, workdir: Path, rules: Sequence[NetworkRules], keep_location: bool
     ) -> None:
         self.fetcher, self.photo, self.workdir, self.keep_location = fetcher, photo, workdir, keep_location
-        # Downloads stop at the largest cap of the run: a size over it fits no network.
-        self.cap = max(r.max_image_bytes for r in rules)
         self.cache: dict[str, FetchedImage | SizeUnavailable] = {}
 
     def for_network(self, rules: NetworkRules) -> FetchedImage:
-        """The largest size that fits the network (PhotoGone if every size answers 404/410)."""
+        """The largest size that fits the network (PhotoGone if every size answers 404/410).
+
+        Ask for the networks in decreasing order of their byte caps: a download stops at the asking network's cap,
+        so a size found too large then is too large for every network after it, and none is fetched twice."""
         photo = self.photo
         sizes = sizes_for(photo, max_edge=rules.max_image_edge, max_pixels=rules.max_image_pixels)
         if not sizes:
@@ -824,7 +825,7 @@ class _Images:
         for size in sizes:
             got = self.cache.get(size.label)
             if got is None:
-                got = self._download(size)
+                got = self._download(size, rules.max_image_bytes)
                 self.cache[size.label] = got
             if isinstance(got, SizeUnavailable):
                 failures.append(f"{size.label}: {got}")
@@ -847,9 +848,9 @@ class _Images:
         raise ImageError(f"photo {photo.id}: no size could be downloaded as an image {rules.display} accepts "
                          f"({', '.join(failures)})")
 
-    def _download(self, size: Size) -> FetchedImage | SizeUnavailable:
+    def _download(self, size: Size, cap: int) -> FetchedImage | SizeUnavailable:
         try:
-            image = self.fetcher.fetch_size(self.photo, size, self.workdir, self.cap)
+            image = self.fetcher.fetch_size(self.photo, size, self.workdir, cap)
             return _checked(image, strip=not self.keep_location)
         except SizeUnavailable as exc:
             return exc
