@@ -3,6 +3,9 @@
 
     python tests/benchmarks/run.py            # N = 20,000 and 100,000; writes docs/performance.md
     python tests/benchmarks/run.py --quick    # N = 2,000 and 10,000, a smoke run; prints only unless --output
+    python tests/benchmarks/run.py --case networks --repeat 5
+        # only publishing to X, Bluesky and Mastodon (together, then each alone): rewrites only its own
+        # section of docs/performance.md
 
 Run it from the repository root with the project's venv (the fakes need the test extra). pytest never
 collects this file (not ``test_*.py``). Every measured run is a fresh child process: the installed ``pierrot``
@@ -16,6 +19,10 @@ with one call and, whenever the count changed, list every page again, one after 
 child process too (this file with ``--naive-child``) and does the same per-photo work as pierrot (records
 built with ``pierrot.flickr.photo_from_item``, the catalogue written as pierrot writes it, orjson parsing).
 The Flickr fake's photos live in this process (``FlickrFake.populate``), so memory here grows with N.
+
+docs/performance.md keeps what it holds between the ``lambda-section`` markers (written by hand) through a
+full run; the networks case's own section sits between the ``publish-networks-section`` markers, so that
+``--case networks`` replaces that section alone.
 """
 
 from __future__ import annotations
@@ -34,9 +41,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +54,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script: `tests.e2e.servers` lives under the repository root
 
 if TYPE_CHECKING:
-    from tests.e2e.servers import FlickrFake, ImageHost, Secrets, ServerThread, XFake
+    from tests.e2e.servers import Secrets, ServerThread
 
 PER_PAGE = 500
 LATENCY = 0.05  # seconds added to every Flickr API call
@@ -66,6 +74,19 @@ HEAVY_MODULES = ("boto3", "botocore", "tweepy", "flickrapi", "requests", "urllib
 REALISTIC_IMAGE_BYTES = {"o": 12 * 1024 * 1024, "k": 1_400_000, "h": 800_000, "l": 400_000, "c": 250_000,
                          "z": 150_000}
 SUMMARY = re.compile(r"; (\w+) sync, (\d+) Flickr call")
+# The networks case: publish to the three networks together, then to each alone, from a catalogue of
+# NETWORKS_PHOTOS photos of which NETWORKS_LOG_PHOTOS, evenly spread, are published on all three already.
+CASES = ("all", "networks")
+NETWORK_RUNS = (("x", "bluesky", "mastodon"), ("x",), ("bluesky",), ("mastodon",))
+NETWORK_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+NOT_USED = re.compile(r"photo \S+ size ([0-9a-z]+) not used: (.*)")  # pierrot.images, logged with -v
+NETWORKS_PHOTOS, NETWORKS_LOG_PHOTOS = 20_000, 1_000
+QUICK_NETWORKS_PHOTOS, QUICK_NETWORKS_LOG_PHOTOS = 2_000, 100
+MASTODON_TOKEN = "bench-mastodon-token-Zq8Xw6Vc4Ub2Ny0"
+LAMBDA_BEGIN, LAMBDA_END = "<!-- lambda-section", "<!-- /lambda-section -->"
+NETWORKS_BEGIN = ("<!-- publish-networks-section: written by tests/benchmarks/run.py (a full run, or --case networks "
+                  "alone); edits here are lost -->")
+NETWORKS_END = "<!-- /publish-networks-section -->"
 
 
 class BenchError(Exception):
@@ -158,33 +179,99 @@ def naive_child(spec: dict[str, Any]) -> int:
 # ==== the fakes =================================================================================
 
 
+@dataclass
+class Sent:
+    """One answer of a WSGI app: its status, the body length it declared and the body bytes written to the socket."""
+
+    path: str
+    status: int = 0
+    declared: int | None = None
+    nbytes: int = 0
+    complete: bool = False  # every byte of the body was written (the client may not have read them all)
+    ended: bool = False
+
+    @property
+    def label(self) -> str:
+        """The Flickr size label of an image path, ``/{id}_{label}.jpg``."""
+        found = re.search(r"_([0-9a-z]+)\.\w+$", self.path)
+        return found.group(1) if found else self.path
+
+
+class CountingApp:
+    """Serves a WSGI app and counts, per request, the body bytes the server managed to write.
+
+    A chunk counts once the server asks for the next one: it was written to the socket. A client that closes
+    the connection early (a download refused on its Content-Length) makes a write fail, and the server stops
+    asking; the bytes counted then include what the kernel buffered but the client never read."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.sent: list[Sent] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        record = Sent(environ.get("PATH_INFO", ""))
+        with self._lock:
+            self.sent.append(record)
+
+        def started(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            record.status = int(status.split()[0])
+            length = next((v for k, v in headers if k.lower() == "content-length"), None)
+            record.declared = int(length) if length and length.isdigit() else None
+            return start_response(status, headers, *rest)
+
+        return self._count(self.app(environ, started), record)
+
+    @staticmethod
+    def _count(body: Iterable[bytes], record: Sent) -> Iterator[bytes]:
+        try:
+            for chunk in body:
+                yield chunk
+                record.nbytes += len(chunk)
+            record.complete = True
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+            record.ended = True
+
+
 class Fakes:
-    """The e2e fakes pierrot talks to here (Flickr, its image host, X), without S3, on 127.0.0.1."""
+    """The e2e fakes pierrot talks to here (Flickr, its image host, X, Bluesky, Mastodon), without S3, on 127.0.0.1.
+
+    Bluesky and Mastodon are served here rather than taken from ``FakeServers``, which brings moto along."""
 
     def __init__(self) -> None:
+        from tests.e2e.fake_bluesky import BlueskyFake
+        from tests.e2e.fake_mastodon import MastodonFake
         from tests.e2e.servers import FlickrFake, ImageHost, Secrets, XFake
 
         self.secrets: Secrets = Secrets()
         self.threads: list[ServerThread] = []
-        self._fakes: list[FlickrFake | ImageHost | XFake] = []
+        self._fakes: list[Any] = []  # each has reset()
         try:
             s = self.secrets
             self.images = ImageHost()
-            images = self._serve(self.images)
+            self.image_bytes = CountingApp(self.images)
+            images = self._serve(self.images, self.image_bytes)
             self.flickr = FlickrFake(s.flickr_key, s.flickr_secret, image_base=images.url)
             self.x = XFake(s.x_api_key, s.x_api_secret, s.x_access_token, s.x_access_token_secret)
+            self.bluesky = BlueskyFake()
+            self.mastodon = MastodonFake(MASTODON_TOKEN)
             self.images_url = images.url
             self.flickr_url = self._serve(self.flickr).url + "/services/rest/"
             self.x_url = self._serve(self.x).url
+            self.bluesky_url = self._serve(self.bluesky).url
+            self.mastodon_url = self._serve(self.mastodon).url
         except BaseException:
             self.stop()
             raise
 
-    def _serve(self, app: FlickrFake | ImageHost | XFake) -> ServerThread:
+    def _serve(self, fake: Any, app: Callable[..., Any] | None = None) -> ServerThread:
         from tests.e2e.servers import ServerThread
 
-        thread = ServerThread(app)
-        self._fakes.append(app)
+        thread = ServerThread(app or fake)
+        self._fakes.append(fake)
         self.threads.append(thread)
         return thread
 
@@ -194,6 +281,13 @@ class Fakes:
         for thread in self.threads:
             thread.stop()
         self.threads = []
+
+    def forget_posts(self) -> None:
+        """Forget the networks' calls and posts (X refuses a text it has seen) and the image host's requests."""
+        for fake in (self.x, self.bluesky, self.mastodon):
+            fake.reset()
+        self.images.requests = []
+        self.image_bytes.sent = []
 
     def settings(self) -> dict[str, str]:
         s = self.secrets
@@ -208,6 +302,9 @@ class Fakes:
             "PIERROT_X_API_SECRET": s.x_api_secret,
             "PIERROT_X_ACCESS_TOKEN": s.x_access_token,
             "PIERROT_X_ACCESS_TOKEN_SECRET": s.x_access_token_secret,
+            **self.bluesky.environment(self.bluesky_url),
+            "PIERROT_MASTODON_URL": self.mastodon_url,
+            "PIERROT_MASTODON_ACCESS_TOKEN": self.mastodon.access_token,
         }
 
     def naive_spec(self, state: Path) -> dict[str, Any]:
@@ -384,6 +481,68 @@ class PublishCase:
 
 
 @dataclass
+class NetworksRun:
+    """One publish to some networks with one set of image sizes, run several times."""
+
+    networks: tuple[str, ...]
+    sizes_label: str
+    sizes: dict[str, int]
+    sample: Sample = field(default_factory=Sample)
+    calls: list[dict[str, Counter[str]]] = field(default_factory=list)  # per run: fake -> endpoint -> calls
+    images: list[list[Sent]] = field(default_factory=list)  # per run: the image host's answers, in order
+    used: list[dict[str, str]] = field(default_factory=list)  # per run: network -> the size label it was sent
+    # From one more run with -v: the sizes pierrot requested but did not use, in its own words ("too large ...").
+    refused: dict[str, str] = field(default_factory=dict)
+    verbose_images: list[tuple[str, int]] = field(default_factory=list)  # (label, status) in that run
+
+    @property
+    def label(self) -> str:
+        return " + ".join(NETWORK_NAMES[n] for n in self.networks)
+
+    def read(self, sent: Sent) -> bool:
+        """Whether pierrot read this answer's body: a 200 it did not give up on (by the -v run's log)."""
+        return sent.status == 200 and sent.label not in self.refused
+
+    def total(self, fake: str) -> str:
+        """Calls to one fake per run; a range if the runs differ."""
+        return spread_of([sum(c.get(fake, Counter()).values()) for c in self.calls])
+
+    def endpoint(self, fake: str, endpoint: str) -> str:
+        return spread_of([c.get(fake, Counter()).get(endpoint, 0) for c in self.calls])
+
+    def repeated_sizes(self) -> list[str]:
+        """Size labels requested more than once in one run, with the run's number."""
+        found = []
+        for number, sent in enumerate(self.images, 1):
+            counts = Counter(s.label for s in sent)
+            found += [f"{label} ×{count} (run {number})" for label, count in counts.items() if count > 1]
+        return found
+
+    def figures(self) -> list[tuple[int, int, int]]:
+        """Per run: image requests, downloads pierrot read to the end, their bytes."""
+        return [(len(i), sum(1 for s in i if self.read(s)), sum(s.declared or s.nbytes for s in i if self.read(s)))
+                for i in self.images]
+
+    def downloads(self) -> tuple[str, str, str]:
+        """``figures`` as text, a range where the runs differ."""
+        runs = self.figures()
+        return spread_of([f[0] for f in runs]), spread_of([f[1] for f in runs]), spread_of([f[2] for f in runs])
+
+    def median_figures(self) -> tuple[int, int, int]:
+        runs = self.figures()
+        return (int(statistics.median(f[0] for f in runs)), int(statistics.median(f[1] for f in runs)),
+                int(statistics.median(f[2] for f in runs)))
+
+    def rss(self) -> float:
+        return statistics.median(r.rss_mib for r in self.sample.runs)
+
+
+def spread_of(values: Sequence[int]) -> str:
+    low, high = min(values), max(values)
+    return f"{low:,}" if low == high else f"{low:,}–{high:,}"
+
+
+@dataclass
 class Startup:
     help_runs: list[Run] = field(default_factory=list)
     click_runs: list[Run] = field(default_factory=list)
@@ -436,6 +595,9 @@ class Results:
     sync: list[SyncCase] = field(default_factory=list)
     publish: list[PublishCase] = field(default_factory=list)
     publish_n: int = 0
+    networks: list[NetworksRun] = field(default_factory=list)
+    networks_photos: int = 0
+    networks_log_photos: int = 0
 
 
 # ==== the benchmarks ============================================================================
@@ -657,6 +819,133 @@ class Bench:
             images.reset()
         return cases
 
+    # ---- publish to several networks ----------------------------------------------------------------
+
+    def networks_cases(self, n: int, log_photos: int) -> list[NetworksRun]:
+        """``pierrot publish`` to X, Bluesky and Mastodon together, then to each alone, at N photos."""
+        from tests.e2e.servers import DEFAULT_IMAGE_BYTES
+
+        fakes, flickr = self.fakes, self.fakes.flickr
+        flickr.latency = 0.0
+        flickr.populate(n)
+        home = self.new_home()
+        self.pierrot(home, "sync", timeout=self.timeout(minimal_calls(n)))  # the catalogue each run starts from
+        base = self.workdir / f"networks-base-{n}"
+        shutil.move(str(home / "store"), base)
+        shutil.rmtree(home)
+        flickr.latency = self.latency  # publish should not call Flickr; if it does, it pays as sync does
+        posted = flickr.photos[:: max(1, n // log_photos)][:log_photos]
+        networks = NETWORK_RUNS[0]
+        wal = network_log([(p.id, p.title) for p in posted], networks)
+        entries = len(posted) * len(networks)
+        runs = [NetworksRun(combination, label, dict(sizes))
+                for label, sizes in (("realistic (k = 1.4 MB, h = 800 kB)", REALISTIC_IMAGE_BYTES),
+                                     ("e2e fake's (k = 6 MiB, h = 3 MiB)", DEFAULT_IMAGE_BYTES))
+                for combination in NETWORK_RUNS]
+        try:
+            for case in runs:  # untimed, with -v: pierrot logs each size it requests and does not use
+                self._networks_run(case, base, wal, entries, verbose=True)
+            for index in range(self.repeat):  # interleaved, so that drift in the machine's load spreads evenly
+                for case in runs:
+                    self._networks_run(case, base, wal, entries)
+                    say(f"publish to {case.label}, {case.sizes_label} sizes [{index + 1}/{self.repeat}]: "
+                        f"{case.sample.runs[-1].wall:.2f}s cpu {case.sample.runs[-1].cpu:.2f}s "
+                        f"rss {case.sample.runs[-1].rss_mib:.0f} MiB; "
+                        + "; ".join(f"{fake} {sum(c.values())}" for fake, c in case.calls[-1].items())
+                        + "; images " + ", ".join(f"{s.label} {s.status} {s.nbytes:,} B" for s in case.images[-1]))
+        finally:
+            fakes.forget_posts()
+            fakes.images.reset()
+            shutil.rmtree(base)
+        return runs
+
+    def _networks_run(self, case: NetworksRun, base: Path, wal: bytes, entries: int, *, verbose: bool = False) -> None:
+        fakes = self.fakes
+        fakes.forget_posts()
+        fakes.images.sizes = dict(case.sizes)
+        home = self.new_home()
+        shutil.copytree(base, home / "store")
+        (home / "store" / "pierrot-wal.json").write_bytes(wal)
+        args = [*(["-v"] if verbose else []), "publish", *(a for name in case.networks for a in ("--network", name))]
+        run, flickr_calls = self.pierrot(home, *args, timeout=120)
+        log = json.loads((home / "store" / "pierrot-wal.json").read_bytes())["entries"]
+        new = log[entries:]
+        posts = {"x": len(fakes.x.posts), "bluesky": len(fakes.bluesky.posts), "mastodon": len(fakes.mastodon.statuses)}
+        if (sorted(e["network"] for e in new) != sorted(case.networks) or any(e["status"] != "published" for e in new)
+                or any(posts[name] != (name in case.networks) for name in posts)):
+            raise BenchError(f"publish to {case.label} did not post once on each of its networks (log: {new}; "
+                             f"posts on the fakes: {posts}):\n{run.describe()}")
+        if verbose:
+            case.refused = {m.group(1): m.group(2).strip() for m in NOT_USED.finditer(run.stderr)}
+            case.verbose_images = [(s.label, s.status) for s in settled_answers(fakes.image_bytes)]
+            shutil.rmtree(home)
+            return
+        case.sample.add(run, flickr_calls)
+        case.calls.append(network_calls(fakes, flickr_calls))
+        case.images.append(settled_answers(fakes.image_bytes))
+        case.used.append({
+            "x": ", ".join(str(u.label) for u in fakes.x.uploads.values()),
+            "bluesky": ", ".join(str(b.label) for b in fakes.bluesky.blobs.values()),
+            "mastodon": ", ".join(str(m.label) for m in fakes.mastodon.media.values()),
+        })
+        shutil.rmtree(home)
+
+
+def settled_answers(app: CountingApp, wait: float = 5.0) -> list[Sent]:
+    """The app's answers once each has ended: a server thread may still be writing when the client is gone."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while any(not s.ended for s in app.sent) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return list(app.sent)
+
+
+def network_calls(fakes: Fakes, flickr_calls: int) -> dict[str, Counter[str]]:
+    """The calls each fake received, by endpoint ("METHOD path"), an answer other than 2xx noted with it."""
+
+    def key(method: str, path: str, status: int) -> str:
+        return f"{method} {path}" + ("" if 200 <= status < 300 else f" → {status}")
+
+    mastodon_ids = re.compile(r"^(/api/v1/(?:media|accounts))/\w+")
+    return {
+        "X": Counter(key(c.method, c.path, c.status) for c in fakes.x.calls),
+        "Bluesky": Counter(key(c.method, c.nsid, c.status) for c in fakes.bluesky.calls),
+        "Mastodon": Counter(key(c.method, mastodon_ids.sub(r"\1/{id}", c.path), c.status)
+                            for c in fakes.mastodon.calls),
+        "Flickr API": Counter({"POST /services/rest/": flickr_calls} if flickr_calls else {}),
+    }
+
+
+def network_log(photos: Sequence[tuple[str, str]], networks: Sequence[str]) -> bytes:
+    """pierrot-wal.json with each photo ``published`` on each network, oldest first, as pierrot writes it now."""
+    from pierrot.bluesky import tid
+    from pierrot.domain import PUBLISHED, LogEntry, PublishLog
+
+    start = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
+    entries = []
+    for index, (photo_id, title) in enumerate(photos):
+        moment = start + dt.timedelta(hours=6 * index)
+        stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        run_id = uuid.uuid4().hex
+        for network in networks:
+            key = created = None
+            if network == "x":
+                post_id = str(1_700_000_000_000_000_000 + index)
+                url = f"https://x.com/i/web/status/{post_id}"
+            elif network == "bluesky":
+                key = tid(int(moment.timestamp() * 1_000_000), 7)
+                created = moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+                post_id = f"at://did:plc:e2efake7pierrotbsky2xq4/app.bsky.feed.post/{key}"
+                url = f"https://bsky.app/profile/pierrot-e2e.bsky.social/post/{key}"
+            else:
+                key, post_id = uuid.uuid4().hex, str(110_000_000_000_000_000 + index)
+                url = f"https://photos.example/@someone/{post_id}"
+            entries.append(LogEntry(photo_id, network, PUBLISHED, run_id, stamp, stamp, post_id=post_id, post_url=url,
+                                    title=title, text=title, key=key, created_at=created))
+    doc = PublishLog(entries).to_doc()
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
 
 def publish_log(photo_ids: Sequence[str]) -> bytes:
     """pierrot-wal.json with one ``published`` entry per photo, oldest first, as pierrot writes it."""
@@ -815,32 +1104,18 @@ def observations(results: Results) -> list[str]:
 def report(results: Results) -> str:
     """docs/performance.md."""
     r = results
-
-    def load(averages: tuple[float, float, float]) -> str:
-        return " / ".join(f"{v:.2f}" for v in averages)
-
     out = [
         "# Performance",
         "",
         f"Measured by `tests/benchmarks/run.py` (issue 5) on {r.started:%Y-%m-%d %H:%M} UTC"
         f"{' — a **--quick** smoke run with small sizes' if r.quick else ''}. Regenerate with the command below;",
-        "this file is overwritten by each full run.",
+        "each full run overwrites this file, except the hand-written Lambda section at its end, which it keeps.",
         "",
         *(["**Warning: pierrot's source files changed while this ran, so these figures mix versions of the code. "
            "Run it again.**", ""] if r.code_changed else []),
         "## Machine and command",
         "",
-        table(("", ""), [
-            ("CPU", f"{cpu_model()}, {os.cpu_count()} logical CPUs (`nproc` {nproc()})"),
-            ("system", f"{platform.system()} {platform.release()} {platform.machine()}"),
-            ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
-            ("pierrot", f"{pierrot_version()}, commit {r.commit_before}" + (
-                "" if r.commit_after == r.commit_before else f" at the start, {r.commit_after} at the end")),
-            ("date", f"{r.started:%Y-%m-%d %H:%M:%S} – {r.finished:%H:%M:%S} UTC" if r.finished else ""),
-            ("load average (1/5/15 min)", f"{load(r.load_before)} before, {load(r.load_after)} after "
-                                          "(a shared machine: other work ran meanwhile)"),
-            ("command", f"`{r.command}` (repository root, project venv active)"),
-        ]),
+        machine_table(r),
         "",
         "## How it is measured",
         "",
@@ -952,6 +1227,226 @@ def report(results: Results) -> str:
     return "\n".join(out)
 
 
+# The fewest calls that can post one photo with its alt text: X uploads, sets the alt text, posts; Bluesky logs in,
+# uploads the blob, writes the record; Mastodon reads the instance's limits, uploads with the description, posts.
+FEWEST_CALLS = {"X": 3, "Bluesky": 3, "Mastodon": 3}
+FAKE_OF = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+
+
+def networks_section(r: Results) -> str:
+    """The networks case's section of docs/performance.md, between its markers."""
+    runs = r.networks
+    every = r.networks_photos // r.networks_log_photos
+    entries = r.networks_log_photos * len(NETWORK_RUNS[0])
+    repeat = len(runs[0].sample.runs)
+    fakes = ["X", "Bluesky", "Mastodon", "Flickr API"]
+    out = [
+        NETWORKS_BEGIN,
+        f"## Publish to X, Bluesky and Mastodon: {r.networks_photos:,}-photo catalogue, {entries:,}-entry publish log",
+        "",
+        f"Measured by `tests/benchmarks/run.py` on {r.started:%Y-%m-%d %H:%M} UTC"
+        f"{' — a **--quick** smoke run' if r.quick else ''}, with `{r.command}` (repository root, project venv "
+        "active); `--case networks` measures only this and rewrites only this section, a full run measures it too.",
+        "",
+        *(["**Warning: pierrot's source files changed while this ran, so these figures mix versions of the code. "
+           "Run it again.**", ""] if r.code_changed else []),
+        machine_table(r),
+        "",
+        "- Each run is `pierrot publish` with a `--network` for each network of its row: the installed executable in "
+        "a fresh child process (clean environment, local store in a temporary folder), against fakes served by the "
+        "benchmark process on 127.0.0.1 with no added latency: Flickr, its image host and X (`tests/e2e/servers.py`), "
+        "a Bluesky PDS (`tests/e2e/fake_bluesky.py`, blobs up to 1,000,000 bytes) and a Mastodon 4.5 instance "
+        "(`tests/e2e/fake_mastodon.py`, 16 MiB images, media processed at once).",
+        f"- The store: a copy of one synced catalogue of {r.networks_photos:,} photos, and a publish log in which "
+        f"{r.networks_log_photos:,} of them (one in every {every}) are published on all three networks "
+        f"({entries:,} entries, each with its text and, for Bluesky and Mastodon, its key).",
+        "- HTTP calls are counted in each fake's log, by endpoint; image requests at the image host. Which requests "
+        "pierrot gave up on without reading the body (a Content-Length over the run's byte cap) comes from pierrot "
+        "itself: one more, untimed run of each row with `-v`, where it logs each size it requests and does not use. "
+        "A *download* is a request whose body pierrot read to the end; its bytes are the body's. For a request given "
+        "up on, the bytes the host managed to write before the connection closed are shown too: they depend on "
+        "socket buffering (loopback buffers take megabytes).",
+        f"- Each row ran **{repeat} time{'s' if repeat != 1 else ''}**, interleaved with the other rows; wall "
+        "time, CPU time (user + system of "
+        "the child, from `os.wait4`) and peak RSS are **medians**, with the range of the wall times.",
+        "- Every photo of the Flickr fake has an original (o) of 6000 × 4000 = 24 MP and 12 MiB, which sync keeps "
+        "(originals up to 33 MP are, for Mastodon), then k 2048, h 1600, l 1024, c 800 and z 640 pixels wide, in "
+        "one of two byte-size sets: realistic Flickr JPEGs (k 1,400,000 bytes, h 800,000, l 400,000), and the e2e "
+        "fake's defaults (k 6 MiB, over X's 5 MB; h 3 MiB, over Bluesky's 1 MB), which make each network take a "
+        "different size.",
+        "",
+        "### Targets",
+        "",
+        table(("what", "target", "measured", "verdict"), networks_targets(runs)),
+        "",
+        "### Runs",
+        "",
+        table(
+            ("image sizes", "networks", *(f"{f} calls" for f in fakes), "image requests", "downloads",
+             "bytes downloaded", "wall s (median)", "range", "CPU s (median)", "peak RSS MiB (median)"),
+            [(c.sizes_label, c.label, *(c.total(f) for f in fakes), *c.downloads(), f"{c.sample.wall:.2f}",
+              c.sample.spread(), f"{c.sample.cpu:.2f}", f"{c.rss():.0f}") for c in runs],
+        ),
+        "",
+        "### HTTP calls by endpoint (per run)",
+        "",
+    ]
+    by_sizes: dict[str, list[NetworksRun]] = {}
+    for case in runs:
+        by_sizes.setdefault(case.sizes_label, []).append(case)
+    groups = list(by_sizes.values())
+    same = all(endpoint_rows(g) == endpoint_rows(groups[0]) for g in groups)
+    for group in groups[:1] if same else groups:
+        if not same:
+            out += [f"With the {group[0].sizes_label} image sizes:", ""]
+        out += [table(("fake", "endpoint", *(c.label for c in group)), endpoint_rows(group)), ""]
+    if same and len(groups) > 1:
+        out += ["The same with both image-size sets.", ""]
+    out += [
+        "### Image requests (first run of each row; the others were the same unless noted)",
+        "",
+        table(("image sizes", "networks", "requests, in order: size, HTTP status, what pierrot did",
+               "size each network was sent"),
+              [(c.sizes_label, c.label, describe_images(c) + (
+                  "" if len({tuple((s.label, s.status) for s in i) for i in c.images} | {tuple(c.verbose_images)}) == 1
+                  else " (other runs requested otherwise)"),
+                ", ".join(f"{NETWORK_NAMES[n]} {c.used[0][n] or '–'}" for n in c.networks)
+                + ("" if all(u == c.used[0] for u in c.used) else " (varied between runs)"))
+               for c in runs]),
+        "",
+    ]
+    notes = networks_observations(runs)
+    if notes:
+        out += ["### Observations", "", *(f"- {line}" for line in notes), ""]
+    out.append(NETWORKS_END)
+    return "\n".join(out)
+
+
+def machine_table(r: Results) -> str:
+    def load(averages: tuple[float, float, float]) -> str:
+        return " / ".join(f"{v:.2f}" for v in averages)
+
+    return table(("", ""), [
+        ("CPU", f"{cpu_model()}, {os.cpu_count()} logical CPUs (`nproc` {nproc()})"),
+        ("system", f"{platform.system()} {platform.release()} {platform.machine()}"),
+        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("pierrot", f"{pierrot_version()}, commit {r.commit_before}" + (
+            "" if r.commit_after == r.commit_before else f" at the start, {r.commit_after} at the end")),
+        ("date", f"{r.started:%Y-%m-%d %H:%M:%S} – {r.finished:%H:%M:%S} UTC" if r.finished else ""),
+        ("load average (1/5/15 min)", f"{load(r.load_before)} before, {load(r.load_after)} after "
+                                      "(a shared machine: other work ran meanwhile)"),
+        ("command", f"`{r.command}` (repository root, project venv active)"),
+    ])
+
+
+def endpoint_rows(group: Sequence[NetworksRun]) -> list[tuple[str, ...]]:
+    """(fake, endpoint, calls in each run of the group), endpoints in the order they were first called."""
+    seen: dict[tuple[str, str], None] = {}
+    for case in group:
+        for calls in case.calls:
+            for fake, counter in calls.items():
+                for endpoint in counter:
+                    seen.setdefault((fake, endpoint), None)
+
+    def cell(case: NetworksRun, fake: str, endpoint: str) -> str:
+        calls = case.endpoint(fake, endpoint)
+        return "–" if calls == "0" else calls
+
+    return [(fake, f"`{endpoint}`", *(cell(case, fake, endpoint) for case in group)) for fake, endpoint in seen]
+
+
+def describe_images(case: NetworksRun) -> str:
+    """The first run's image requests, each with what pierrot did with it."""
+    parts = []
+    for s in case.images[0]:
+        body = f"{s.declared:,}" if s.declared is not None else "?"
+        if case.read(s):
+            parts.append(f"{s.label} {s.status}: read, {body} bytes")
+        elif s.label in case.refused:
+            parts.append(f"{s.label} {s.status}: not read, {case.refused[s.label]}; body {body} bytes, the host "
+                         f"wrote {s.nbytes:,}")
+        else:
+            parts.append(f"{s.label} {s.status}")
+    return "; ".join(parts) or "none"
+
+
+def networks_targets(runs: Sequence[NetworksRun]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    repeated = [f"{c.label}, {c.sizes_label}: {', '.join(c.repeated_sizes())}" for c in runs if c.repeated_sizes()]
+    rows.append(("image sizes requested per run", "each size at most once",
+                 "; ".join(repeated) if repeated else "each at most once in every run", verdict(not repeated)))
+    flickr = [c.total("Flickr API") for c in runs]
+    rows.append(("Flickr API calls per publish", "0", ", ".join(sorted(set(flickr))), verdict(set(flickr) == {"0"})))
+    for name, fake in FAKE_OF.items():
+        mine = [c for c in runs if name in c.networks]
+        counts = sorted({int(v) for c in mine for v in [sum(x.get(fake, Counter()).values()) for x in c.calls]})
+        rows.append((f"{fake} calls per post", f"{FEWEST_CALLS[fake]} (the fewest that can post with alt text)",
+                     ", ".join(map(str, counts)), verdict(counts == [FEWEST_CALLS[fake]])))
+    others = sorted({f"{f}: {c.total(f)} in a run without it" for c in runs for name, f in FAKE_OF.items()
+                     if name not in c.networks and c.total(f) != "0"})
+    rows.append(("calls to a network not in the run", "0", "; ".join(others) or "0", verdict(not others)))
+    return rows
+
+
+def networks_observations(runs: Sequence[NetworksRun]) -> list[str]:
+    """Facts the networks tables imply, worked out."""
+    found = []
+    by_sizes: dict[str, dict[tuple[str, ...], NetworksRun]] = {}
+    for case in runs:
+        by_sizes.setdefault(case.sizes_label, {})[case.networks] = case
+    for label, cases in by_sizes.items():
+        together = cases.get(NETWORK_RUNS[0])
+        alone = [cases[n] for n in NETWORK_RUNS[1:] if n in cases]
+        if together is None or len(alone) != len(NETWORK_RUNS) - 1:
+            continue
+        wall = sum(c.sample.wall for c in alone)
+        cpu = sum(c.sample.cpu for c in alone)
+        differ = [f"{fake} {together.total(fake)} together against {sum(int(c.total(fake)) for c in alone)} alone"
+                  for fake in FAKE_OF.values()
+                  if together.total(fake).isdigit() and all(c.total(fake).isdigit() for c in alone)
+                  and int(together.total(fake)) != sum(int(c.total(fake)) for c in alone)]
+        found.append(
+            f"{label} sizes: one run to all three networks takes {together.sample.wall:.2f} s wall and "
+            f"{together.sample.cpu:.2f} s CPU; the three single-network runs add up to {wall:.2f} s and {cpu:.2f} s. "
+            + ("Each network gets the same calls either way." if not differ else
+               "Calls differ between together and alone: " + "; ".join(differ) + ".")
+        )
+        requests, downloads, nbytes = together.median_figures()
+        singles = [c.median_figures() for c in alone]
+        found.append(
+            f"{label} sizes: the run to all three makes {requests} image requests and {downloads} downloads "
+            f"({nbytes:,} bytes); the three single runs make {sum(f[0] for f in singles)} requests and "
+            f"{sum(f[1] for f in singles)} downloads ({sum(f[2] for f in singles):,} bytes) between them."
+        )
+    for case in runs:
+        sent_to = {label: [NETWORK_NAMES[n] for n in case.networks if case.used[0][n] == label]
+                   for label in {s.label for s in case.images[0]}}
+        unused = [s for s in case.images[0] if case.read(s) and not sent_to[s.label]]
+        if unused:
+            found.append(
+                f"{case.label}, {case.sizes_label} sizes: " + "; ".join(
+                    f"{s.label} ({s.declared or s.nbytes:,} bytes) was downloaded in full and sent to no network"
+                    for s in unused)
+                + "."
+            )
+        if len(case.networks) > 1:
+            declared = {s.label: s.declared for s in case.images[0]}
+            found.append(
+                f"{case.label}, {case.sizes_label} sizes: the sizes sent were " + ", ".join(
+                    f"{NETWORK_NAMES[n]} {case.used[0][n]} ({declared.get(case.used[0][n]) or 0:,} bytes)"
+                    for n in case.networks) + "."
+            )
+    for case in runs:
+        early = [s for s in case.images[0] if s.label in case.refused]
+        if early:
+            found.append(
+                f"{case.label}, {case.sizes_label} sizes: {len(early)} of {len(case.images[0])} image requests were "
+                "given up on: " + "; ".join(f"{s.label} ({s.declared or 0:,} bytes, {case.refused[s.label]})"
+                                           for s in early) + "."
+            )
+    return found
+
+
 def _ms_range(runs: Sequence[Run]) -> str:
     walls = [r.wall * 1000 for r in runs]
     return f"{min(walls):.0f}–{max(walls):.0f}"
@@ -1013,6 +1508,41 @@ def pierrot_executable() -> str:
     return which
 
 
+# ==== the report file ===========================================================================
+
+
+def section(text: str, begin: str, end: str) -> tuple[int, int] | None:
+    """Where the block from the line starting ``begin`` to the line ``end`` (both included) is in ``text``."""
+    start = text.find(begin)
+    if start < 0:
+        return None
+    stop = text.find(end, start)
+    return None if stop < 0 else (start, stop + len(end))
+
+
+def full_report(results: Results, previous: str) -> str:
+    """The whole file: the generated report, the networks section, and the Lambda section carried over."""
+    parts = [report(results).rstrip("\n")]
+    if results.networks:
+        parts.append(networks_section(results))
+    kept = section(previous, LAMBDA_BEGIN, LAMBDA_END)
+    if kept is not None:
+        parts.append(previous[kept[0]:kept[1]])
+    return "\n\n\n".join(parts) + "\n"
+
+
+def with_networks_section(previous: str, results: Results) -> str:
+    """``previous`` with the networks section replaced, or put before the Lambda section (or at the end)."""
+    new = networks_section(results)
+    found = section(previous, NETWORKS_BEGIN.split(":")[0], NETWORKS_END)
+    if found is not None:
+        return previous[:found[0]] + new + previous[found[1]:]
+    hand = section(previous, LAMBDA_BEGIN, LAMBDA_END)
+    at = hand[0] if hand is not None else len(previous)
+    head, tail = previous[:at].rstrip("\n"), previous[at:]
+    return (head + "\n\n\n" if head else "") + new + ("\n\n\n" + tail if tail else "\n")
+
+
 # ==== main ======================================================================================
 
 
@@ -1029,6 +1559,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="comma-separated photostream sizes, overriding the defaults (the last one is used "
                              "for publish)")
     parser.add_argument("--latency", type=float, default=LATENCY, help="seconds added to each Flickr API call")
+    parser.add_argument("--case", choices=CASES, default="all",
+                        help="all (the default), or only networks: publish to X, Bluesky and Mastodon together and "
+                             f"each alone at {NETWORKS_PHOTOS:,} photos ({QUICK_NETWORKS_PHOTOS:,} with --quick), "
+                             "rewriting only its section of the report")
     parser.add_argument("--naive-child", metavar="JSON", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -1052,21 +1586,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     results = Results(args.quick, sizes, NEW_PHOTOS, repeat, args.latency, log_entries, command,
                       dt.datetime.now(dt.UTC), os.getloadavg(), git_commit(), code_before=code_fingerprint())
-    say(f"benchmarks: N = {', '.join(f'{n:,}' for n in sizes)}, {repeat} run(s) each, "
-        f"{args.latency * 1000:.0f} ms per Flickr call; this takes {'a minute' if args.quick else 'several minutes'}")
+    results.networks_photos = QUICK_NETWORKS_PHOTOS if args.quick else NETWORKS_PHOTOS
+    results.networks_log_photos = QUICK_NETWORKS_LOG_PHOTOS if args.quick else NETWORKS_LOG_PHOTOS
+    if args.case == "networks":
+        say(f"benchmarks: publish to X, Bluesky and Mastodon at N = {results.networks_photos:,}, {repeat} run(s) "
+            "of each row; this takes a minute")
+    else:
+        say(f"benchmarks: N = {', '.join(f'{n:,}' for n in sizes)}, {repeat} run(s) each, "
+            f"{args.latency * 1000:.0f} ms per Flickr call; this takes "
+            f"{'a minute' if args.quick else 'several minutes'}")
     try:
         with tempfile.TemporaryDirectory(prefix="pierrot-bench-") as workdir:
             fakes = Fakes()
             try:
                 bench = Bench(fakes, executable, Path(workdir), repeat, args.latency)
-                results.startup = bench.startup(STARTUP_RUNS)
-                for n in sizes:
-                    cases, base = bench.sync_cases(n, NEW_PHOTOS)
-                    results.sync += cases
-                    if n == sizes[-1]:
-                        results.publish = bench.publish_cases(base, n, log_entries)
-                        results.publish_n = n
-                    shutil.rmtree(base)
+                if args.case == "all":
+                    results.startup = bench.startup(STARTUP_RUNS)
+                    for n in sizes:
+                        cases, base = bench.sync_cases(n, NEW_PHOTOS)
+                        results.sync += cases
+                        if n == sizes[-1]:
+                            results.publish = bench.publish_cases(base, n, log_entries)
+                            results.publish_n = n
+                        shutil.rmtree(base)
+                results.networks = bench.networks_cases(results.networks_photos, results.networks_log_photos)
             finally:
                 fakes.stop()
     except BenchError as exc:
@@ -1082,11 +1625,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if results.code_changed:
         say("run.py: WARNING: pierrot's source changed during the run, so the figures mix versions: run it again")
 
-    text = report(results)
-    print(text)
+    previous = output.read_text() if output is not None and output.exists() else ""
+    if args.case == "networks":
+        print(networks_section(results))
+        text = with_networks_section(previous, results)
+    else:
+        text = full_report(results, previous)
+        print(text)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text + "\n")
+        output.write_text(text)
         say(f"written to {output}")
     else:
         say("no report file written (--quick without --output)")
