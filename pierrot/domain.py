@@ -182,9 +182,9 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-# The largest original any supported network takes (Mastodon's default image_matrix_limit): larger ones are
-# never posted, so the catalogue does not keep them.
-MAX_USEFUL_ORIGINAL_PIXELS = 33_177_600
+# The largest original any supported network keeps (Mastodon scales every image to 8.3 MP, 3840x2160; X and
+# Bluesky take 2048 px at most): larger ones are never posted, so the catalogue does not keep them.
+MAX_USEFUL_ORIGINAL_PIXELS = 8_294_400
 
 
 def sizes_for(photo: Photo, *, max_edge: int | None = None, max_pixels: int | None = None) -> list[Size]:

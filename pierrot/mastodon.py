@@ -54,7 +54,10 @@ TEXT_LIMIT = 500
 URL_CHARS = 23  # characters_reserved_per_url: every URL counts this many, whatever its length
 ALT_LIMIT = 1500  # description_limit, reported since 4.4 and 1500 before it
 IMAGE_BYTES = 16_777_216
-IMAGE_PIXELS = 33_177_600
+IMAGE_PIXELS = 33_177_600  # image_matrix_limit: the largest image an instance accepts
+# ...but what it keeps: media_attachment.rb's IMAGE_STYLES scale every original to 8,294,400 pixels (3840x2160).
+# Anything larger is only bandwidth spent to be thrown away, so pierrot sends at most this.
+KEPT_PIXELS = 8_294_400
 PIXELFED_ALT_LIMIT = 1000  # pixelfed.max_altext_length, not reported by the instance
 PIXELFED_IMAGE_BYTES = 15_000 * 1024  # pixelfed.max_photo_size, in KB
 
@@ -132,7 +135,7 @@ DEFAULT_RULES = NetworkRules(
     unit="characters",
     alt_limit=ALT_LIMIT,
     max_image_bytes=IMAGE_BYTES,
-    max_image_pixels=IMAGE_PIXELS,
+    max_image_pixels=KEPT_PIXELS,
     settles_unknown=True,
 )
 
@@ -175,7 +178,7 @@ def rules_from_instance(doc: Any) -> NetworkRules:
         unit="characters",
         alt_limit=alt_limit or ALT_LIMIT,
         max_image_bytes=max_bytes or IMAGE_BYTES,
-        max_image_pixels=_count(media.get("image_matrix_limit")) or IMAGE_PIXELS,
+        max_image_pixels=min(_count(media.get("image_matrix_limit")) or IMAGE_PIXELS, KEPT_PIXELS),
         settles_unknown=True,
     )
 

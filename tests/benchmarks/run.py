@@ -1269,8 +1269,8 @@ def networks_section(r: Results) -> str:
         f"- Each row ran **{repeat} time{'s' if repeat != 1 else ''}**, interleaved with the other rows; wall "
         "time, CPU time (user + system of "
         "the child, from `os.wait4`) and peak RSS are **medians**, with the range of the wall times.",
-        "- Every photo of the Flickr fake has an original (o) of 6000 × 4000 = 24 MP and 12 MiB, which sync keeps "
-        "(originals up to 33 MP are, for Mastodon), then k 2048, h 1600, l 1024, c 800 and z 640 pixels wide, in "
+        "- Every photo of the Flickr fake has an original (o) of 6000 × 4000 = 24 MP and 12 MiB, which sync leaves "
+        "out (no network keeps more than 8.3 MP), then k 2048, h 1600, l 1024, c 800 and z 640 pixels wide, in "
         "one of two byte-size sets: realistic Flickr JPEGs (k 1,400,000 bytes, h 800,000, l 400,000), and the e2e "
         "fake's defaults (k 6 MiB, over X's 5 MB; h 3 MiB, over Bluesky's 1 MB), which make each network take a "
         "different size.",

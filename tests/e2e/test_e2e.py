@@ -57,8 +57,8 @@ def test_first_sync_lists_everything_in_the_minimum_of_calls(pierrot: Pierrot, f
     assert record["tags"] == ["harbour", "dusk"]
     assert record["date_uploaded"] == newest.uploaded and record["license"] == "4"
     assert record["path_alias"] == "someone"
-    # Every size pierrot can post, the 6000x4000 original (24 MP) too: Mastodon takes up to 33 MP.
-    assert set(record["sizes"]) == set(DEFAULT_SIZES)
+    # Every size pierrot can post; the 6000x4000 original (24 MP) is more than any network keeps, so not kept.
+    assert set(record["sizes"]) == set(DEFAULT_SIZES) - {"o"}
     assert record["sizes"]["k"] == {"url": flickr.url(newest, "k"), "width": 2048, "height": 1365}
 
     meta = pierrot.doc(META)

@@ -454,10 +454,10 @@ def test_items_become_catalogue_records(flickr, source):
     assert (first.date_uploaded, first.last_update) == (1718000000, 1718003600)
     assert (first.license, first.path_alias, first.owner) == ("4", "someone", NSID)
     assert (first.media, first.original_format) == ("photo", "jpg")
-    # Its 6000x4000 original (24 MP) is kept: Mastodon takes up to 33 MP; X and Bluesky use the fixed sizes.
+    # Its 6000x4000 original (24 MP) is more than any network keeps (Mastodon scales to 8.3 MP): left out.
     assert [(s.label, s.url, s.width, s.height) for s in first.sizes] == [
         (label, harbour[f"url_{label}"], harbour[f"width_{label}"], harbour[f"height_{label}"])
-        for label in ("o", "k", "h", "l", "c", "z")
+        for label in ("k", "h", "l", "c", "z")
     ]
 
     second = photos[sunset["id"]]
@@ -822,7 +822,7 @@ def test_an_original_larger_than_any_network_takes_is_left_out_and_counts_are_re
 
     (photo,) = source().list_photos(NSID, total=1)
 
-    assert photo.size("o") is None  # 54 MP: more than any network takes
+    assert photo.size("o") is None  # 54 MP: more than any network keeps
     assert (photo.views, photo.faves, photo.date_taken_granularity) == (1234, 12, 4)
 
 

@@ -182,7 +182,8 @@ def test_default_rules_are_mastodons_own() -> None:
     rules = publisher().rules
     assert rules is DEFAULT_RULES
     assert (rules.name, rules.display, rules.text_limit, rules.unit) == ("mastodon", "Mastodon", 500, "characters")
-    assert (rules.alt_limit, rules.max_image_bytes, rules.max_image_pixels) == (1500, 16_777_216, 33_177_600)
+    # 33 MP accepted, but 8.3 MP kept: pierrot sends no more than Mastodon keeps
+    assert (rules.alt_limit, rules.max_image_bytes, rules.max_image_pixels) == (1500, 16_777_216, 8_294_400)
     assert rules.settles_unknown is True
 
 
@@ -201,7 +202,7 @@ def test_prepare_reads_the_instance_limits_once(mocked: responses.RequestsMock) 
         1000,
         2000,
         10_485_760,
-        33_177_600,
+        8_294_400,
     )
     assert rules.measure(PAGE_URL) == 30
     assert rules.settles_unknown
@@ -238,7 +239,7 @@ def test_missing_or_odd_limits_fall_back_to_the_defaults(doc: Any) -> None:
         500,
         1500,
         16_777_216,
-        33_177_600,
+        8_294_400,
     )
     assert rules.measure(PAGE_URL) == 23
 
