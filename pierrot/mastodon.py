@@ -246,6 +246,7 @@ class MastodonPublisher(Publisher):
         self._domain = self._host
         self._token = access_token
         self._visibility = visibility
+        self._searched_back = False  # whether the last search read back past the attempt (or the whole listing)
         self._timeout = timeout
         self._session = session or ApiSession(timeout, user_agent=USER_AGENT)
         self._sleep = sleep
@@ -401,50 +402,32 @@ class MastodonPublisher(Publisher):
         raise PostOutcomeUnknown(f"{display} answered HTTP {status} to the post request")
 
     def settle(self, attempt: Attempt, text: str, started_at: str) -> Settled:
-        """Whether an interrupted post exists: the same request again within the hour, else a search of the account."""
+        """Whether an interrupted post exists: within the hour its Idempotency-Key settles it, else a search.
+
+        Within the hour nothing is sent from here: the answer is ``same_key``, and the publish run sends the post
+        again with the same key under a lease of its own, so that one run makes at most one post and two runs
+        never send it together. Mastodon answers the repeat with the original status if there is one."""
         started = parse_iso(started_at)
         try:
             recent = started is not None and self._clock() - started.timestamp() < KEY_WINDOW
-            if attempt.key and attempt.media_id and started is not None and recent:
-                return self._settle_by_key(attempt, text, started)
+            if attempt.key and started is not None and recent:
+                return Settled(posted=None, same_key=True,
+                               reason=f"within the hour of its Idempotency-Key, {self.rules.display} keeps one post")
             return self._settle_by_search(attempt, text, started)
         except _CredentialsRefused:
             raise
         except PublishError as exc:
             return Settled(posted=None, reason=f"{self.rules.display} cannot tell: {exc}")
 
-    def _settle_by_key(self, attempt: Attempt, text: str, started: dt.datetime) -> Settled:
-        """Send the post again with the same key and media: the original comes back, or this is the first."""
-        display = self.rules.display
-        try:
-            post = self.create_post(text, [str(attempt.media_id)], attempt)
-        except DuplicatePost as exc:  # evidence enough: the search only names the status
-            try:
-                found = self._search(attempt, text, started)
-            except PublishError:  # even a token that may not list statuses (read:statuses) was let post
-                found = None
-            return Settled(posted=True, post=found, reason=str(exc))
-        except PostRefused as exc:
-            if exc.status in (401, 403):
-                raise _CredentialsRefused(str(exc), exc.status) from exc
-            if exc.status in (404, 422):  # the media is gone or the post is invalid: nothing with it was posted
-                found = self._search(attempt, text, started)
-                if found is not None:
-                    return Settled(posted=True, post=found)
-                return Settled(posted=False, reason=f"{display} refused the same post again: {exc}")
-            return Settled(posted=None, reason=f"{display} cannot tell: {exc}")
-        except PostOutcomeUnknown as exc:
-            # The repeat itself may be in flight now; only a found status settles it.
-            found = self._search(attempt, text, started)
-            if found is not None:
-                return Settled(posted=True, post=found)
-            return Settled(posted=None, reason=f"{display} cannot tell: {exc}")
-        return Settled(posted=True, post=post)
-
     def _settle_by_search(self, attempt: Attempt, text: str, started: dt.datetime | None) -> Settled:
         found = self._search(attempt, text, started)
         if found is not None:
             return Settled(posted=True, post=found)
+        if not self._searched_back:
+            # The account posted more since than the pages read: its absence there proves nothing.
+            return Settled(posted=None, reason=(
+                f"the account's latest {STATUSES_PAGE * STATUSES_PAGES} statuses on {self.rules.display} do not "
+                "reach back to the attempt; check the account, then `pierrot resolve --network mastodon`"))
         what = f"the image {attempt.media_id}" if attempt.media_id else "no image"
         return Settled(
             posted=False,
@@ -461,6 +444,7 @@ class MastodonPublisher(Publisher):
         since = None if started is None else started.timestamp() - CLOCK_SKEW
         same_text: Post | None = None
         max_id: str | None = None
+        self._searched_back = False
         # A token without read:statuses is refused the list (403); the public can read public and unlisted posts.
         anonymous = False
         for _ in range(STATUSES_PAGES):
@@ -486,6 +470,7 @@ class MastodonPublisher(Publisher):
                 made = parse_iso(str(status.get("created_at") or ""))
                 if (
                     same_text is None
+                    and not attempt.media_id  # with a media id, only the media says which status is this one's
                     and since is not None
                     and made is not None
                     and made.timestamp() >= since
@@ -493,8 +478,10 @@ class MastodonPublisher(Publisher):
                 ):
                     same_text = self._post_from(status)
             oldest = parse_iso(str(statuses[-1].get("created_at") or "")) if statuses else None
-            if not statuses or (since is not None and oldest is not None and oldest.timestamp() < since):
-                break  # nothing older can be this attempt's
+            if (not statuses or len(statuses) < STATUSES_PAGE
+                    or (since is not None and oldest is not None and oldest.timestamp() < since)):
+                self._searched_back = True
+                break  # the whole listing was read, or nothing older can be this attempt's
             max_id = _field(statuses[-1], "id")
             if max_id is None:
                 break

@@ -186,7 +186,9 @@ class Settled:
     """What a network says about an interrupted post.
 
     ``posted`` True: it exists (``post`` names it when the network says which); False: it definitely does not;
-    None: the network cannot tell. ``same_key`` with False: post it again with the same key and media."""
+    None: the network cannot tell. ``same_key``: send it again with the same key, which the network turns into
+    exactly one post whether or not the first got through (Bluesky's record key after a definite absence;
+    Mastodon's Idempotency-Key within its hour)."""
 
     posted: bool | None
     post: Post | None = None

@@ -335,6 +335,8 @@ class _Run:
     def go(self) -> PublishReport:
         # 1. Read the log and the catalogue; a live lease means another run is publishing.
         state = read_log(self.store)
+        # Entries are only ever appended: what a claim must check is everything appended since this first read.
+        seen = len(state.log.entries)
         _refuse_handled_event(state.log, self.options.event_id)
         catalogue = read_catalogue(self.store)
         state = _settle_stale(self.store, state, self.options, self.now(), self.report.warnings)
@@ -346,13 +348,20 @@ class _Run:
             state, active = self._settle_unknown(state, catalogue, active)
         if not active:
             return self._finish()
-        seen = len(state.log.entries)
 
         # 2. Choose and download (each size once), compose for each network: nothing public happens here.
         photo, images = self._choose_and_fetch(catalogue, state.log, active)
         self.report.photo = photo
-        for name in active:
-            self._compose(name, photo, catalogue, state.log, images[name])
+        for name in list(active):
+            try:
+                self._compose(name, photo, catalogue, state.log, images[name])
+            except PublishError as exc:
+                self._fail(name, exc)
+                if self.single:
+                    raise
+                active.remove(name)
+        if not active:
+            return self._finish()
         if self.options.output_dir is not None:
             first = images[active[0]]
             self.report.saved_to = _keep_image(first, self.options.output_dir)
@@ -369,8 +378,19 @@ class _Run:
         state = _append_pending(self.store, state, entries, seen, self.options)
 
         # 5. Post to each network, and record each outcome whatever it is.
-        for entry in entries:
-            state = self._post(state, photo, entry, catalogue)
+        for position, entry in enumerate(entries):
+            try:
+                state = self._post(state, photo, entry, catalogue)
+            except BaseException:
+                # Stopped (interrupted, or a fault pierrot did not foresee): the networks not yet tried were claimed
+                # but never sent anything. Best effort: record that, so they are not left pending then unknown.
+                for untried in entries[position + 1:]:
+                    try:
+                        state = _record(self.store, state, untried, self.sleep, self.now, status=FAILED,
+                                        reason="not attempted: the run stopped before posting it")
+                    except BaseException:  # the run is stopping; the lease covers what is left
+                        break
+                raise
         return self._finish()
 
     def _finish(self) -> PublishReport:
@@ -452,9 +472,11 @@ class _Run:
                 continue
             if resume is None:
                 remaining.append(name)
-            else:
-                # This run's post on this network is the interrupted one, posted again with the same key.
-                state = self._repost(state, catalogue, name, resume)
+                continue
+            # This run's post on this network is the interrupted one, posted again with the same key.
+            state, done = self._repost(state, catalogue, name, resume)
+            if not done:
+                remaining.append(name)  # it could not be sent again: this run posts a new photo there instead
         return state, remaining
 
     def _settle_one(self, state: LogState, name: str, entry: LogEntry) -> tuple[LogState, bool]:
@@ -477,7 +499,7 @@ class _Run:
             result.settled.append(f"photo {entry.photo_id}: the interrupted post exists on {display}"
                                   + (f" ({post.url})" if post else "") + "; recorded as published")
             return state, False
-        if settled.posted is False and settled.same_key:
+        if settled.same_key:
             return state, True
         if settled.posted is False:
             state = _record(self.store, state, entry, self.sleep, self.now, status=FAILED,
@@ -492,8 +514,13 @@ class _Run:
         )
         return state, False
 
-    def _repost(self, state: LogState, catalogue: StoredCatalogue, name: str, entry: LogEntry) -> LogState:
-        """Post an interrupted photo again with the same key: the network keeps one post per key."""
+    def _repost(
+        self, state: LogState, catalogue: StoredCatalogue, name: str, entry: LogEntry
+    ) -> tuple[LogState, bool]:
+        """Send an interrupted post again with its key (the network keeps one post per key); True if it was sent.
+
+        The entry is first taken back to pending by a conditional write, with this run's time and event: two runs
+        never send it together, and a second delivery of this run's event is refused."""
         result, rules = self.results[name], self.rules[name]
         index = catalogue.index_of(entry.photo_id)
         try:
@@ -505,20 +532,24 @@ class _Run:
         except (PhotoGone, ImageError, DocumentError) as exc:
             result.settled.append(f"photo {entry.photo_id}: the interrupted post never reached {rules.display} "
                                   f"and cannot be sent again ({exc})")
-            return _record(self.store, state, entry, self.sleep, self.now, status=FAILED,
-                           reason=f"settled: {rules.display} has no such post, and {exc}")
+            state = _record(self.store, state, entry, self.sleep, self.now, status=FAILED,
+                            reason=f"settled: {rules.display} has no such post, and {exc}")
+            return state, False
         network = next(n for n in self.options.networks if n.name == name)
         alt = self._alt(photo, network, rules)
         result.photo_id, result.text, result.image, result.alt_text = photo.id, entry.text or "", image, alt
         try:
+            state = _take_back(self.store, state, entry, self.now, self.options.event_id,
+                               # The key alone makes it one post; a fresh time keeps it from reading as backdated.
+                               created_at=_created_at(self.now()) if entry.created_at else None)
             media_id = self.publishers[name].upload_media(image, alt)
         except PierrotError as exc:
             self._fail(name, exc)
-            return state
+            return state, True
         state = _record(self.store, state, entry, self.sleep, self.now, status=PENDING, media_id=media_id)
-        result.settled.append(f"photo {entry.photo_id}: the interrupted post never reached {rules.display}; "
-                              "sent again with the same key")
-        return self._post(state, photo, _find(state.log, entry) or entry, catalogue, resumed=True)
+        result.settled.append(f"photo {entry.photo_id}: the interrupted post is sent again to {rules.display} "
+                              "with the same key, which keeps it to one post")
+        return self._post(state, photo, _find(state.log, entry) or entry, catalogue, resumed=True), True
 
     # ---- choosing and downloading ------------------------------------------------------------------
 
@@ -671,7 +702,13 @@ class _Run:
         rules, result = self.rules[name], self.results[name]
         texts = _texts(self.options, network, rules, photo, catalogue, plog, self._context(photo))
         result.photo_id = photo.id
-        result.text = next(texts)
+        text = next(texts, None)
+        if text is None:
+            raise PublishError(
+                f"every text pierrot can make for photo {photo.id} is already on {rules.display} (a title many photos "
+                "share, with no date taken): add {date_taken}, {description} or {url} to [publish] template"
+            )
+        result.text = text
         result.length, result.limit, result.unit = rules.measure(result.text), rules.text_limit, rules.unit
         result.alt_text = self._alt(photo, network, rules)
         result.alt_limit = rules.alt_limit
@@ -764,9 +801,15 @@ class _Run:
                     f"there again automatically: {advice}"
                 ))
                 return state
+            except Exception as exc:
+                # A fault pierrot did not foresee: the post may or may not exist. That network's failure alone.
+                state = _record(self.store, state, entry, self.sleep, self.now, status=UNKNOWN, text=text,
+                                reason=f"unexpected failure while posting: {exc!r}")
+                self._fail(name, exc)
+                return state
             except BaseException as exc:
                 _record(self.store, state, entry, self.sleep, self.now, status=UNKNOWN, text=text,
-                        reason=f"unexpected failure while posting: {exc!r}")
+                        reason=f"interrupted while posting: {exc!r}")
                 raise
             else:
                 break
@@ -1051,32 +1094,50 @@ def _append_pending(
     store: DocumentStore, state: LogState, entries: list[LogEntry], seen: int, options: PublishOptions
 ) -> LogState:
     """Add our pending entries, unless another run claimed or posted on one of our networks since we read."""
-    first = True
     run_id = entries[0].run_id
     networks = {e.network for e in entries}
     photo_id = entries[0].photo_id
 
     def claim(plog: PublishLog) -> PublishLog | None:
-        nonlocal first, seen
-        if not first:
-            newer = plog.entries[seen:]
-            if any(e.run_id == run_id for e in newer):
-                return None  # our own write landed but its answer was lost (a retried conditional put sees 412)
-            _refuse_handled_event(plog, options.event_id)
-            for other in newer:
-                if other.network not in networks:
-                    continue
-                if other.status == PENDING:
-                    raise AnotherRunActive(f"another publish claimed photo {other.photo_id} first; not posting")
-                if other.status == PUBLISHED or other.photo_id == photo_id:
-                    raise AnotherRunActive(
-                        f"another publish posted photo {other.photo_id} while this one prepared; not posting"
-                    )
-            seen = len(plog.entries)
-        first = False
+        # Every attempt, the first too: the log this run holds may have been re-read while it settled.
+        newer = plog.entries[seen:]
+        if any(e.run_id == run_id for e in newer):
+            return None  # our own write landed but its answer was lost (a retried conditional put sees 412)
+        _refuse_handled_event(plog, options.event_id)
+        for other in newer:
+            if other.network not in networks:
+                continue
+            if other.status == PENDING:
+                raise AnotherRunActive(f"another publish claimed photo {other.photo_id} first; not posting")
+            if other.status in (PUBLISHED, UNKNOWN) or other.photo_id == photo_id:
+                raise AnotherRunActive(
+                    f"another publish posted photo {other.photo_id} while this one prepared; not posting"
+                )
         return plog.with_entry(*entries)
 
     return update_log(store, state, claim)
+
+
+def _take_back(
+    store: DocumentStore, state: LogState, entry: LogEntry, now: Clock, event_id: str | None, *,
+    created_at: str | None,
+) -> LogState:
+    """Take an interrupted (unknown) entry back to pending for this run, unless another run has just done so."""
+
+    def take(plog: PublishLog) -> PublishLog:
+        index = plog.find(entry.run_id, entry.photo_id, entry.network)
+        if index is None or plog.entries[index].status != UNKNOWN:
+            raise AnotherRunActive(
+                f"another publish is settling photo {entry.photo_id} on {entry.network}; not sending it again"
+            )
+        changes: dict[str, Any] = {"status": PENDING, "updated_at": iso(now())}
+        if event_id is not None:
+            changes["event_id"] = event_id
+        if created_at is not None:
+            changes["created_at"] = created_at
+        return plog.with_update(index, **changes)
+
+    return update_log(store, state, take)
 
 
 def _record(
