@@ -299,3 +299,20 @@ def resets(reset_time: int | None) -> str:
     minutes = max(0, math.ceil((reset_time - time.time()) / 60))
     wait = "now" if minutes == 0 else f"in {minutes} minute{'s' if minutes != 1 else ''}"
     return f"the limit resets at {when} ({wait})"
+
+
+def post_failure(exc: requests.RequestException, display: str, *, reason: str, redirected: str) -> Exception:
+    """What a post request that got no usable answer means: PostRefused when it cannot have been acted on (never
+    sent; a 307 or 308, which ask for the same request elsewhere), PostOutcomeUnknown when it may have been (a
+    301, 302 or 303 can mean "done, see there"; a connection lost or a timeout after sending).
+
+    ``reason`` and ``redirected`` are the caller's own words for the failure and the redirect, secrets scrubbed."""
+    from pierrot.errors import PostOutcomeUnknown, PostRefused
+
+    if isinstance(exc, RedirectRefused):
+        if exc.status in (307, 308):
+            return PostRefused(redirected, status=exc.status)
+        return PostOutcomeUnknown(redirected)
+    if not_sent(exc):
+        return PostRefused(f"could not reach {display}: {reason}")
+    return PostOutcomeUnknown(f"lost contact with {display} while posting: {reason}")

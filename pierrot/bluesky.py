@@ -16,7 +16,14 @@ import regex  # type: ignore[import-untyped,unused-ignore]
 import requests
 
 from pierrot import __version__
-from pierrot.api_session import ApiSession, RedirectRefused, describe_failure, not_sent, require_safe_url, resets
+from pierrot.api_session import (
+    ApiSession,
+    RedirectRefused,
+    describe_failure,
+    post_failure,
+    require_safe_url,
+    resets,
+)
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import Attempt, FetchedImage, NetworkRules, Post, Publisher, Settled
 
@@ -307,17 +314,9 @@ class BlueskyPublisher(Publisher):
             response = self._send("POST", "com.atproto.repo.putRecord", json_body=body)
         except _Failure as exc:  # the session could not be renewed: the expired token was refused, nothing posted
             raise PostRefused(str(exc), status=exc.status) from None
-        except RedirectRefused as exc:
-            # 307 and 308 ask for the same request elsewhere: not acted on here. Others may mean "done, see there".
-            message = self._redirected("post", exc)
-            if exc.status in (307, 308):
-                raise PostRefused(message, status=exc.status) from None
-            raise PostOutcomeUnknown(message) from None
         except requests.RequestException as exc:
-            reason = self._scrub(self._reason(exc))
-            if not_sent(exc):
-                raise PostRefused(f"could not reach Bluesky: {reason}") from None
-            raise PostOutcomeUnknown(f"lost contact with Bluesky while posting: {reason}") from None
+            redirected = self._redirected("post", exc) if isinstance(exc, RedirectRefused) else ""
+            raise post_failure(exc, "Bluesky", reason=self._scrub(self._reason(exc)), redirected=redirected) from None
         status = response.status_code
         if 200 <= status < 300:
             uri = _field(response, "uri")

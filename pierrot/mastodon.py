@@ -31,7 +31,7 @@ from pierrot.api_session import (
     ApiSession,
     RedirectRefused,
     describe_failure,
-    not_sent,
+    post_failure,
     require_safe_url,
 )
 from pierrot.domain import parse_iso
@@ -369,17 +369,9 @@ class MastodonPublisher(Publisher):
         headers = {"Idempotency-Key": attempt.key} if attempt.key else {}
         try:
             response = self._send("POST", "/api/v1/statuses", data=form, headers=headers)
-        except RedirectRefused as exc:
-            # 307 and 308 say "send it there instead": nothing was done here. Others can mean "done, see there".
-            message = self._scrub(self._redirected("post", exc))
-            if exc.status in (307, 308):
-                raise PostRefused(message, status=exc.status) from exc
-            raise PostOutcomeUnknown(message) from exc
         except requests.RequestException as exc:
-            reason = self._scrub(self._reason(exc))
-            if not_sent(exc):
-                raise PostRefused(f"could not reach {display}: {reason}") from exc
-            raise PostOutcomeUnknown(f"lost contact with {display} while posting: {reason}") from exc
+            redirected = self._scrub(self._redirected("post", exc)) if isinstance(exc, RedirectRefused) else ""
+            raise post_failure(exc, display, reason=self._scrub(self._reason(exc)), redirected=redirected) from exc
         status = response.status_code
         if status == 200:
             post = self._post_from(_json(response))

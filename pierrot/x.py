@@ -10,7 +10,14 @@ import requests
 import tweepy
 
 from pierrot import __version__
-from pierrot.api_session import ApiSession, RedirectRefused, describe_failure, not_sent, require_safe_url, resets
+from pierrot.api_session import (
+    ApiSession,
+    RedirectRefused,
+    describe_failure,
+    post_failure,
+    require_safe_url,
+    resets,
+)
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import Attempt, FetchedImage, Post, Publisher
 from pierrot.xtext import RULES
@@ -141,19 +148,9 @@ class XPublisher(Publisher):
             raise PostOutcomeUnknown(f"X answered HTTP {status} to the post request") from exc
         except requests.JSONDecodeError as exc:
             raise PostOutcomeUnknown("X answered the post request with something that is not JSON") from exc
-        except RedirectRefused as exc:
-            # 307 and 308 tell the client to send the same request to another URL: the server did not act on it
-            # here, and it was not followed, so nothing was posted. A 303 (or a 301 or 302, which servers also
-            # send after a POST they did act on) can mean "done, see there": the post may exist.
-            message = self._scrub(_redirected("post", exc))
-            if exc.status in (307, 308):
-                raise PostRefused(message, status=exc.status) from exc
-            raise PostOutcomeUnknown(message) from exc
         except requests.RequestException as exc:
-            reason = self._scrub(self._reason(exc))
-            if not_sent(exc):
-                raise PostRefused(f"could not reach X: {reason}") from exc
-            raise PostOutcomeUnknown(f"lost contact with X while posting: {reason}") from exc
+            redirected = self._scrub(_redirected("post", exc)) if isinstance(exc, RedirectRefused) else ""
+            raise post_failure(exc, "X", reason=self._scrub(self._reason(exc)), redirected=redirected) from exc
         data = response.data if isinstance(response.data, dict) else {}
         post_id = data.get("id")
         if not post_id:
