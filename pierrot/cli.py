@@ -392,6 +392,15 @@ def _post_id(network: str, value: str) -> tuple[str, str | None]:
     )
 
 
+def _post_url(settings: Settings, network: str, post_id: str) -> str | None:
+    """The post's address from its id, where the network's URLs say so (Mastodon's need the account name)."""
+    if network == "x":
+        return f"https://x.com/i/web/status/{post_id}"  # X's address for any post, whoever posted it
+    if network == "bluesky" and settings.values.get("bluesky_handle"):
+        return f"https://bsky.app/profile/{settings.bluesky_handle}/post/{post_id}"
+    return None
+
+
 @cli.command()
 @click.argument("photo_id")
 @click.option("--posted", "post", metavar="POST_ID|URL", help="It was posted, as this post (its id or its URL).")
@@ -406,8 +415,8 @@ def resolve(app: App, photo_id: str, post: str | None, not_posted: bool, network
     if bool(post) == not_posted:
         raise click.UsageError("give exactly one of --posted POST_ID or --not-posted")
     post_id, post_url = _post_id(network, post) if post else (None, None)
-    if post_id is not None and post_url is None and network == "x":
-        post_url = f"https://x.com/i/web/status/{post_id}"  # X's address for any post, whoever posted it
+    if post_id is not None and post_url is None:
+        post_url = _post_url(app.settings, network, post_id)
     entry = service.resolve(wiring.build_store(app.settings), photo_id, posted=post_id, network=network,
                             post_url=post_url, lease_seconds=app.settings.lease_seconds)
     app.say(f"photo {photo_id} is now {entry.status} on {network}" + (f" ({entry.post_url})" if entry.post_url

@@ -423,3 +423,17 @@ def test_resolve_network_bluesky_takes_the_posts_url(world: World) -> None:
     assert result.stdout.strip() == f"photo {photo} is now published on bluesky ({BLUESKY_POST})"
     (entry,) = world.log()
     assert (entry["status"], entry["post_id"], entry["post_url"]) == (PUBLISHED, "3kabcdefghij2", BLUESKY_POST)
+
+
+def test_resolve_network_bluesky_with_the_record_key_alone_builds_the_posts_url(world: World) -> None:
+    synced(world)
+    world.setup = {"bluesky": {"post": PostOutcomeUnknown("Bluesky answered 502")}}
+    assert run("publish", "--network", "bluesky").exit_code == 1
+    photo = world.log()[0]["photo_id"]
+
+    result = run("resolve", photo, "--network", "bluesky", "--posted", "3kabcdefghij2",
+                 env={"PIERROT_BLUESKY_HANDLE": "someone.bsky.social"})
+
+    assert result.exit_code == 0, result.output
+    (entry,) = world.log()
+    assert entry["post_url"] == "https://bsky.app/profile/someone.bsky.social/post/3kabcdefghij2"
