@@ -13,7 +13,7 @@ import pytest
 
 from pierrot import aws_lambda, wiring
 from pierrot.config import Settings
-from pierrot.errors import CatalogueMissing, ConfigError, DocumentError, FlickrError, UsageError
+from pierrot.errors import CatalogueMissing, ConfigError, DocumentError, FlickrError, PierrotError, UsageError
 from tests.fakes import FakeFetcher, FakeFlickr, FakePublisher, make_photo
 
 BUCKET = "pierrot-lambda-test"
@@ -410,3 +410,60 @@ def test_secrets_never_appear_in_the_logs_or_the_raised_error(
     for _, value in SECRETS.values():
         assert value not in caplog.text
         assert value not in str(raised.value)
+
+
+# --- several networks -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_networks(aws: Any, adapters: Adapters, monkeypatch: pytest.MonkeyPatch) -> dict[str, FakePublisher]:
+    """X and Bluesky, the Bluesky app password in SSM like the others; a publisher fake for each network."""
+    import boto3
+
+    from pierrot.bluesky import RULES as BLUESKY
+
+    boto3.client("ssm").put_parameter(Name="/pierrot/bluesky/app_password", Value="bsky-app-password-0007",
+                                      Type="SecureString")
+    monkeypatch.setenv("PIERROT_PUBLISH_NETWORKS", "x,bluesky")
+    monkeypatch.setenv("PIERROT_BLUESKY_HANDLE", "someone.bsky.social")
+    monkeypatch.setenv("PIERROT_BLUESKY_APP_PASSWORD_SSM", "/pierrot/bluesky/app_password")
+    publishers = {"x": adapters.publisher, "bluesky": FakePublisher(rules=BLUESKY)}
+
+    def publish(settings: Settings, network: str = "x") -> FakePublisher:
+        assert network != "bluesky" or settings.bluesky_app_password == "bsky-app-password-0007"
+        return publishers[network]
+
+    monkeypatch.setattr(wiring, "build_publisher", publish)
+    return publishers
+
+
+def test_publish_handler_posts_one_photo_to_every_configured_network(
+    aws: Any, two_networks: dict[str, FakePublisher]
+) -> None:
+    aws_lambda.sync_handler(SCHEDULED_EVENT, None)
+
+    answer = aws_lambda.publish_handler(SCHEDULED_EVENT, None)
+
+    assert answer["published"] is True
+    assert set(answer["networks"]) == {"x", "bluesky"}
+    assert all(len(p.accepted) == 1 for p in two_networks.values())
+    entries = s3_doc(aws, "pierrot-wal.json")["entries"]
+    assert {(e["network"], e["status"]) for e in entries} == {("x", "published"), ("bluesky", "published")}
+    assert len({e["photo_id"] for e in entries}) == 1
+    json.dumps(answer)
+
+
+def test_one_network_failing_fails_the_invocation_after_the_others_posted(
+    aws: Any, two_networks: dict[str, FakePublisher]
+) -> None:
+    from pierrot.errors import PostRefused
+
+    aws_lambda.sync_handler(SCHEDULED_EVENT, None)
+    two_networks["bluesky"].fail_at["upload"] = PostRefused("Bluesky refused the image (400)")
+
+    with pytest.raises(PierrotError, match="Bluesky"):
+        aws_lambda.publish_handler(SCHEDULED_EVENT, None)
+
+    assert len(two_networks["x"].accepted) == 1  # X posted all the same; the alarm fires for Bluesky
+    entries = s3_doc(aws, "pierrot-wal.json")["entries"]
+    assert [(e["network"], e["status"]) for e in entries] == [("x", "published")]
