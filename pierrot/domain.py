@@ -25,8 +25,6 @@ LOG_VERSION = 1
 
 # Flickr size suffixes we keep, largest first, with their nominal longest edge.
 SIZE_LABELS: tuple[str, ...] = ("o", "k", "h", "l", "c", "z")
-# The original is worth keeping (and fetching) only when it is no bigger than the largest fixed size.
-MAX_POSTABLE_ORIGINAL_EDGE = 2048
 NOMINAL_EDGE = {"k": 2048, "h": 1600, "l": 1024, "c": 800, "z": 640}
 
 

@@ -18,16 +18,13 @@ from urllib3.util import parse_url
 
 from pierrot import __version__
 from pierrot.api_session import DEADLINE_FACTOR, AnswerTooSlow, read_chunks
-from pierrot.domain import MAX_POSTABLE_ORIGINAL_EDGE, NOMINAL_EDGE, SIZE_LABELS, Photo, Size
-from pierrot.errors import ConfigError, ImageError, PhotoGone, SizeUnavailable
+from pierrot.domain import Photo, Size
+from pierrot.errors import ConfigError, ImageError, SizeUnavailable
 from pierrot.ports import FetchedImage, ImageFetcher
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"pierrot/{__version__} (+https://github.com/pierrot-photo/pierrot)"
-MAX_BYTES = 5 * 1024 * 1024
-# The original is only worth trying when it is no bigger than the largest fixed size.
-MAX_ORIGINAL_EDGE = MAX_POSTABLE_ORIGINAL_EDGE
 FLICKR_HOST = re.compile(r"live\.staticflickr\.com|farm\d+\.staticflickr\.com")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Printable ASCII without space or backslash: anything else is where URL parsers disagree.
@@ -51,8 +48,6 @@ class _SizeFailed(Exception):
         self.status = status
 
 
-# What Flickr's CDN answers for every size of a photo deleted or made private since the catalogue was synced.
-GONE_STATUSES = frozenset({404, 410})
 
 
 @dataclass(frozen=True)
@@ -63,14 +58,13 @@ class _Origin:
 
 
 class HttpImageFetcher(ImageFetcher):
-    """Streams a photo's sizes from Flickr's CDN, largest first, until one is an image under the cap."""
+    """Streams one size of a photo at a time from Flickr's CDN; which sizes, in what order, is publish's choice."""
 
     def __init__(
         self,
         *,
         extra_hosts: Sequence[str] = (),
         timeout: float = 30.0,
-        max_bytes: int = MAX_BYTES,
         user_agent: str = USER_AGENT,
         session: requests.Session | None = None,
     ) -> None:
@@ -79,7 +73,6 @@ class HttpImageFetcher(ImageFetcher):
         for entry in extra_hosts:
             self._allow(entry)
         self._timeout = timeout
-        self._max_bytes = max_bytes
         self._user_agent = user_agent
         self._session = session or requests.Session()
         self.calls = 0
@@ -90,38 +83,6 @@ class HttpImageFetcher(ImageFetcher):
             self._hosts.add(host)
         if origin:
             self._origins.add(origin)
-
-    def fetch(self, photo: Photo, directory: Path) -> FetchedImage:
-        """Write the largest acceptable size of ``photo`` into ``directory`` (ImageError if none)."""
-        sizes = candidates(photo)
-        if not sizes:
-            if photo.size("o") is not None:
-                raise ImageError(
-                    f"photo {photo.id} has only its original in the catalogue, too large for X; "
-                    "run `pierrot sync --full`"
-                )
-            raise ImageError(f"photo {photo.id} has no downloadable size in the catalogue; run `pierrot sync --full`")
-        failures: list[str] = []
-        statuses: list[int | None] = []
-        for size in sizes:
-            try:
-                refusal = self.refusal(size.url)
-                if refusal:
-                    raise _SizeFailed(refusal)
-                image = self._download(photo, size, directory)
-            except _SizeFailed as failure:
-                log.info("photo %s size %s not used: %s", photo.id, size.label, failure)
-                failures.append(f"{size.label}: {failure}")
-                statuses.append(failure.status)
-                continue
-            log.debug("photo %s: size %s, %d bytes, %s", photo.id, size.label, image.nbytes, image.mime_type)
-            return image
-        if statuses and all(status in GONE_STATUSES for status in statuses):
-            raise PhotoGone(
-                f"photo {photo.id} is gone from Flickr (deleted or made private since the last sync: every size "
-                f"answers {'/'.join(str(c) for c in sorted(set(statuses), key=str))})"
-            )
-        raise ImageError(f"photo {photo.id}: no size could be downloaded as an image X accepts ({', '.join(failures)})")
 
     def fetch_size(self, photo: Photo, size: Size, directory: Path, max_bytes: int) -> FetchedImage:
         """Write this one size of ``photo`` into ``directory`` (SizeUnavailable with the reason if unusable)."""
@@ -163,9 +124,8 @@ class HttpImageFetcher(ImageFetcher):
 
     # ---- one size ------------------------------------------------------------------------------
 
-    def _download(self, photo: Photo, size: Size, directory: Path, max_bytes: int | None = None) -> FetchedImage:
+    def _download(self, photo: Photo, size: Size, directory: Path, limit: int) -> FetchedImage:
         self.calls += 1
-        limit = max_bytes if max_bytes is not None else self._max_bytes
         # The whole download ends within this: the timeout alone bounds each read, not a trickle of bytes.
         budget = DEADLINE_FACTOR * self._timeout
         deadline = time.monotonic() + budget
@@ -237,18 +197,6 @@ class HttpImageFetcher(ImageFetcher):
 
 def _too_large(limit: int) -> str:
     return f"too large (>{_amount(limit)})"
-
-
-def candidates(photo: Photo) -> list[Size]:
-    """The sizes worth trying, largest first: the fixed sizes, and the original only when it is small enough."""
-    sizes = []
-    for size in photo.sizes:
-        if size.label == "o":
-            if 0 < size.edge <= MAX_ORIGINAL_EDGE:
-                sizes.append(size)
-        elif size.label in SIZE_LABELS:
-            sizes.append(size)
-    return sorted(sizes, key=lambda s: (-(s.edge or NOMINAL_EDGE.get(s.label, 0)), SIZE_LABELS.index(s.label)))
 
 
 def _recognise(head: bytes) -> tuple[str, str] | None:

@@ -1,4 +1,5 @@
-"""The image fetcher against a fake CDN: size fallback, the byte cap, the host allow-list, private files."""
+"""The image fetcher against a fake CDN, one size at a time in the order publish tries X's: the byte cap, the
+host allow-list, no redirect, private files."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ import pytest
 import requests
 import responses
 
-from pierrot.domain import Photo, Size
-from pierrot.errors import ConfigError, ImageError
+from pierrot.domain import Photo, Size, sizes_for
+from pierrot.errors import ConfigError, ImageError, SizeUnavailable
 from pierrot.images import USER_AGENT, HttpImageFetcher
+from pierrot.ports import FetchedImage
+from pierrot.xtext import RULES as X
 from tests.integration.faulty_http import FaultyServer, trickle
 
 CDN = "https://live.staticflickr.com/65535"
@@ -45,6 +48,19 @@ def cdn() -> Iterator[responses.RequestsMock]:
         yield rsps
 
 
+def first_fit(
+    fetcher: HttpImageFetcher, photo: Photo, directory: Path, max_bytes: int = X.max_image_bytes
+) -> FetchedImage:
+    """The first of X's sizes, in the order publish tries them (pierrot.domain.sizes_for), this adapter can fetch."""
+    reasons = []
+    for size in sizes_for(photo, max_edge=X.max_image_edge, max_pixels=X.max_image_pixels):
+        try:
+            return fetcher.fetch_size(photo, size, directory, max_bytes)
+        except SizeUnavailable as exc:
+            reasons.append(f"{size.label}: {exc}")
+    raise ImageError(f"photo {photo.id}: no size could be fetched ({', '.join(reasons)})")
+
+
 def fetched_urls(cdn: responses.RequestsMock) -> list[str]:
     return [str(call.request.url) for call in cdn.calls]
 
@@ -54,7 +70,7 @@ def test_the_largest_size_is_chosen_and_written_privately(cdn: responses.Request
         cdn.get(url(label), body=JPEG, content_type="image/jpeg")
     fetcher = HttpImageFetcher()
 
-    image = fetcher.fetch(photo("l", "k", "h"), tmp_path)
+    image = first_fit(fetcher, photo("l", "k", "h"), tmp_path)
 
     assert (image.size_label, image.width, image.height) == ("k", 2048, 1365)
     assert image.mime_type == "image/jpeg"
@@ -71,7 +87,7 @@ def test_requests_send_our_user_agent_and_do_not_follow_redirects(cdn: responses
     cdn.get("https://evil.example/x.jpg", body=JPEG)
     cdn.get(url("h"), body=JPEG)
 
-    image = HttpImageFetcher().fetch(photo("k", "h"), tmp_path)
+    image = first_fit(HttpImageFetcher(), photo("k", "h"), tmp_path)
 
     assert image.size_label == "h"
     assert fetched_urls(cdn) == [url("k"), url("h")]
@@ -86,7 +102,7 @@ def test_403_falls_back_to_the_next_size(cdn: responses.RequestsMock, tmp_path: 
     cdn.get(url("l"), body=JPEG)
     fetcher = HttpImageFetcher()
 
-    image = fetcher.fetch(photo("k", "h", "l", "c"), tmp_path)
+    image = first_fit(fetcher, photo("k", "h", "l", "c"), tmp_path)
 
     assert image.size_label == "l"
     assert fetcher.calls == 3
@@ -97,7 +113,7 @@ def test_too_large_by_content_length_is_skipped_without_reading(cdn: responses.R
     cdn.get(url("k"), body=JPEG, headers={"Content-Length": str(5 * 1024 * 1024 + 1)})
     cdn.get(url("h"), body=JPEG)
 
-    image = HttpImageFetcher().fetch(photo("k", "h"), tmp_path)
+    image = first_fit(HttpImageFetcher(), photo("k", "h"), tmp_path)
 
     assert image.size_label == "h"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["52345678901_h.jpg"]
@@ -109,9 +125,9 @@ def test_too_large_while_streaming_is_aborted_and_its_partial_file_removed(
     big = JPEG + b"\x00" * 70_000  # no Content-Length: only counting can tell
     cdn.get(url("k"), body=big)
     cdn.get(url("h"), body=JPEG)
-    fetcher = HttpImageFetcher(max_bytes=len(JPEG) + 10)
+    fetcher = HttpImageFetcher()
 
-    image = fetcher.fetch(photo("k", "h"), tmp_path)
+    image = first_fit(fetcher, photo("k", "h"), tmp_path, max_bytes=len(JPEG) + 10)
 
     first = cdn.calls[0].response
     assert isinstance(first, requests.Response)
@@ -128,7 +144,7 @@ def test_a_download_interrupted_midway_leaves_no_partial_file(
     cdn.get(url("h"), body=JPEG)
     caplog.set_level(logging.INFO, logger="pierrot.images")  # a CLI test may have quietened "pierrot"
 
-    image = HttpImageFetcher().fetch(photo("k", "h"), tmp_path)
+    image = first_fit(HttpImageFetcher(), photo("k", "h"), tmp_path)
 
     assert image.size_label == "h"
     assert "size k not used: download interrupted" in caplog.text
@@ -140,7 +156,7 @@ def test_something_that_is_not_an_image_is_skipped(cdn: responses.RequestsMock, 
     cdn.get(url("h"), body=b"")
     cdn.get(url("l"), body=JPEG, content_type="text/html")
 
-    image = HttpImageFetcher().fetch(photo("k", "h", "l"), tmp_path)
+    image = first_fit(HttpImageFetcher(), photo("k", "h", "l"), tmp_path)
 
     assert image.size_label == "l"
     assert image.mime_type == "image/jpeg"
@@ -160,7 +176,7 @@ def test_the_type_comes_from_the_bytes(
 ) -> None:
     cdn.get(url("k"), body=body, content_type="application/octet-stream")
 
-    image = HttpImageFetcher().fetch(photo("k"), tmp_path)
+    image = first_fit(HttpImageFetcher(), photo("k"), tmp_path)
 
     assert (image.mime_type, image.path.name) == (mime_type, name)
 
@@ -187,7 +203,7 @@ def test_urls_off_the_allow_list_are_never_fetched(cdn: responses.RequestsMock, 
     cdn.get(url("h"), body=JPEG)
     fetcher = HttpImageFetcher()
 
-    image = fetcher.fetch(photo("k", "h", urls={"k": bad_url}), tmp_path)
+    image = first_fit(fetcher, photo("k", "h", urls={"k": bad_url}), tmp_path)
 
     assert image.size_label == "h"
     assert fetched_urls(cdn) == [url("h")]
@@ -198,7 +214,7 @@ def test_flickr_farm_hosts_are_allowed(cdn: responses.RequestsMock, tmp_path: Pa
     farm = "https://farm66.staticflickr.com/65535/52345678901_0a1b2c3d4e_k.jpg"
     cdn.get(farm, body=JPEG)
 
-    assert HttpImageFetcher().fetch(photo("k", urls={"k": farm}), tmp_path).size_label == "k"
+    assert first_fit(HttpImageFetcher(), photo("k", urls={"k": farm}), tmp_path).size_label == "k"
 
 
 def test_an_extra_origin_allows_exactly_that_scheme_host_and_port(cdn: responses.RequestsMock, tmp_path: Path) -> None:
@@ -212,7 +228,7 @@ def test_an_extra_origin_allows_exactly_that_scheme_host_and_port(cdn: responses
         cdn.get(target, body=JPEG)
     fetcher = HttpImageFetcher(extra_hosts=["http://127.0.0.1:8123"])
 
-    image = fetcher.fetch(photo("k", "h", "l", urls=urls), tmp_path)
+    image = first_fit(fetcher, photo("k", "h", "l", urls=urls), tmp_path)
 
     assert image.size_label == "l"
     assert fetched_urls(cdn) == [fake]
@@ -223,7 +239,7 @@ def test_an_extra_bare_host_is_https_only(cdn: responses.RequestsMock, tmp_path:
     for target in urls.values():
         cdn.get(target, body=JPEG)
 
-    image = HttpImageFetcher(extra_hosts=["images.test"]).fetch(photo("k", "h", urls=urls), tmp_path)
+    image = first_fit(HttpImageFetcher(extra_hosts=["images.test"]), photo("k", "h", urls=urls), tmp_path)
 
     assert image.size_label == "h"
     assert fetched_urls(cdn) == [urls["h"]]
@@ -244,9 +260,9 @@ def test_when_every_size_fails_the_error_says_why_for_each(cdn: responses.Reques
     bad = "https://evil.example/x_z.jpg"
 
     with pytest.raises(ImageError) as caught:
-        HttpImageFetcher().fetch(photo("k", "h", "l", "c", "z"), tmp_path)
+        first_fit(HttpImageFetcher(), photo("k", "h", "l", "c", "z"), tmp_path)
     with pytest.raises(ImageError) as refused:
-        HttpImageFetcher().fetch(photo("z", urls={"z": bad}), tmp_path)
+        first_fit(HttpImageFetcher(), photo("z", urls={"z": bad}), tmp_path)
 
     message = str(caught.value)
     assert "52345678901" in message
@@ -256,15 +272,10 @@ def test_when_every_size_fails_the_error_says_why_for_each(cdn: responses.Reques
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_photo_without_sizes_needs_a_full_sync(tmp_path: Path) -> None:
-    with pytest.raises(ImageError, match=r"photo 52345678901 has no downloadable size.*pierrot sync --full"):
-        HttpImageFetcher().fetch(photo(), tmp_path)
-
-
 def test_a_small_original_is_tried_first(cdn: responses.RequestsMock, tmp_path: Path) -> None:
     cdn.get(url("o"), body=JPEG)
 
-    image = HttpImageFetcher().fetch(photo("h", "l", original=(1800, 1200)), tmp_path)
+    image = first_fit(HttpImageFetcher(), photo("h", "l", original=(1800, 1200)), tmp_path)
 
     assert (image.size_label, image.width) == ("o", 1800)
     assert fetched_urls(cdn) == [url("o")]
@@ -276,7 +287,7 @@ def test_a_small_original_is_ordered_by_its_edge(cdn: responses.RequestsMock, tm
     cdn.get(url("h"), body=JPEG)
 
     # Odd but possible: a 2048 px k beside a 1700 px original (sizes from different times).
-    image = HttpImageFetcher().fetch(photo("k", "h", original=(1700, 1100)), tmp_path)
+    image = first_fit(HttpImageFetcher(), photo("k", "h", original=(1700, 1100)), tmp_path)
 
     assert image.size_label == "h"
     assert fetched_urls(cdn) == [url("k"), url("o"), url("h")]
@@ -286,12 +297,10 @@ def test_a_large_original_is_never_fetched(cdn: responses.RequestsMock, tmp_path
     cdn.get(url("o"), body=JPEG)
     cdn.get(url("k"), body=JPEG)
 
-    image = HttpImageFetcher().fetch(photo("k", original=(6000, 4000)), tmp_path)
+    image = first_fit(HttpImageFetcher(), photo("k", original=(6000, 4000)), tmp_path)
 
     assert image.size_label == "k"
     assert fetched_urls(cdn) == [url("k")]
-    with pytest.raises(ImageError, match="only its original"):
-        HttpImageFetcher().fetch(photo(original=(6000, 4000)), tmp_path)
 
 
 def test_a_size_trickled_byte_by_byte_is_abandoned_at_the_deadline(tmp_path: Path) -> None:
@@ -300,7 +309,7 @@ def test_a_size_trickled_byte_by_byte_is_abandoned_at_the_deadline(tmp_path: Pat
         started = time.monotonic()
 
         with pytest.raises(ImageError, match=r"did not complete within 0\.8 s"):
-            fetcher.fetch(photo("k", urls={"k": f"{server.origin}/1_k.jpg"}), tmp_path)
+            first_fit(fetcher, photo("k", urls={"k": f"{server.origin}/1_k.jpg"}), tmp_path)
 
     assert time.monotonic() - started < 2.0
     assert list(tmp_path.iterdir()) == []

@@ -1,4 +1,5 @@
-"""A photo deleted or made private since the sync: every size 404/410 is "gone"; anything transient is not."""
+"""A photo deleted or made private since the sync: the adapter says which HTTP status each size answered, so
+publish can tell "gone" (every size 404 or 410, decided in pierrot.service.publish) from anything transient."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from pierrot.errors import ImageError, PhotoGone
+from pierrot.errors import SizeUnavailable
 from pierrot.images import HttpImageFetcher
 from tests.integration.test_images import photo, url
 
@@ -22,23 +23,22 @@ def cdn() -> Iterator[responses.RequestsMock]:
 LABELS = ("k", "h", "l")
 
 
-def test_every_size_404_or_410_means_the_photo_is_gone(cdn: responses.RequestsMock, tmp_path: Path) -> None:
-    cdn.get(url("k"), status=410)
-    cdn.get(url("h"), status=404)
-    cdn.get(url("l"), status=404)
+@pytest.mark.parametrize("status", [404, 410, 500, 503, 429, 403])
+def test_each_size_says_the_status_it_answered(cdn: responses.RequestsMock, tmp_path: Path, status: int) -> None:
+    cdn.get(url("k"), status=status)
 
-    with pytest.raises(PhotoGone, match="gone from Flickr"):
-        HttpImageFetcher().fetch(photo(*LABELS), tmp_path)
+    with pytest.raises(SizeUnavailable) as caught:
+        HttpImageFetcher().fetch_size(photo(*LABELS), photo(*LABELS).sizes[0], tmp_path, 5_000_000)
 
-
-@pytest.mark.parametrize("status", [500, 503, 429, 403])
-def test_one_size_failing_otherwise_is_not_gone(cdn: responses.RequestsMock, tmp_path: Path, status: int) -> None:
-    cdn.get(url("k"), status=404)
-    cdn.get(url("h"), status=404)
-    cdn.get(url("l"), status=status)
-
-    with pytest.raises(ImageError) as caught:
-        HttpImageFetcher().fetch(photo(*LABELS), tmp_path)
-
-    assert not isinstance(caught.value, PhotoGone)
+    assert caught.value.status == status
     assert f"HTTP {status}" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_refused_url_has_no_status(cdn: responses.RequestsMock, tmp_path: Path) -> None:
+    bad = photo("k", urls={"k": "https://evil.example/1_k.jpg"})
+
+    with pytest.raises(SizeUnavailable) as caught:
+        HttpImageFetcher().fetch_size(bad, bad.sizes[0], tmp_path, 5_000_000)
+
+    assert caught.value.status is None  # not Flickr saying "gone": never taken for a deleted photo

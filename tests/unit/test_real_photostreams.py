@@ -299,3 +299,15 @@ def test_history_and_status_agree_on_a_clock(tmp_path: Path) -> None:
     # the timestamps used above are what the log keeps: ISO 8601 UTC with a Z
     assert LogEntry.from_doc(log_entry(make_photo(1), PUBLISHED)).updated_at.endswith("Z")
     assert dt.datetime.fromisoformat("2025-06-01T12:01:00+00:00")
+
+
+def test_a_photo_with_no_size_the_network_takes_says_to_sync_in_full() -> None:
+    from dataclasses import replace
+
+    from pierrot.domain import Size
+
+    huge = Size("o", "https://live.staticflickr.com/65535/1_o.jpg", 6000, 4000)  # over X's 2048 px
+    store = make_store([replace(make_photo(1), sizes=(huge,))])
+
+    with pytest.raises(ImageError, match=r"has no size X takes in the catalogue.*pierrot sync --full"):
+        publish(store, FakePublisher())
