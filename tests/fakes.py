@@ -197,6 +197,7 @@ class FakeFetcher(ImageFetcher):
         self.gone: set[str] = set()  # photos deleted on Flickr since the sync
         self.nbytes: dict[str, int] = {}  # size label -> bytes, for sizes that should be bigger than the JPEG
         self.refused: set[str] = set()  # size labels answered 403 (free accounts)
+        self.image = JPEG  # what every size serves, before padding (a JPEG carrying a location, say)
 
     def fetch_size(self, photo: Photo, size: Size, directory: Path, max_bytes: int) -> FetchedImage:
         self.calls += 1
@@ -208,8 +209,8 @@ class FakeFetcher(ImageFetcher):
         if size.label in self.refused:
             raise SizeUnavailable("HTTP 403", status=403)
         # Padding goes inside the scan data, before the end-of-image marker: what follows EOI is not the image.
-        padding = b"\0" * max(0, self.nbytes.get(size.label, 0) - len(JPEG))
-        data = JPEG[:-2] + padding + JPEG[-2:]
+        padding = b"\0" * max(0, self.nbytes.get(size.label, 0) - len(self.image))
+        data = self.image[:-2] + padding + self.image[-2:]
         if len(data) > max_bytes:
             raise SizeUnavailable(f"too large (>{max_bytes} bytes)")
         path = directory / f"{photo.id}_{size.label}.jpg"
@@ -309,6 +310,20 @@ def failing_store_writes(store: FakeStore, *, at: Container[int], error: BaseExc
     return failed
 
 
+def isolated_settings(monkeypatch: Any, tmp_path: Path, settings: dict[str, str]) -> None:
+    """The environment of a command under test: no PIERROT_* of the developer's, config and data in tmp_path,
+    then ``settings``."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("PIERROT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+
+
 __all__ = [
     "JPEG",
     "Crash",
@@ -319,5 +334,6 @@ __all__ = [
     "StoreError",
     "failing_store_write",
     "failing_store_writes",
+    "isolated_settings",
     "make_photo",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from pierrot import wiring
 from pierrot.cli import cli
 from pierrot.domain import LOG_DOCUMENT
 from pierrot.errors import PostOutcomeUnknown, PostRefused
-from tests.fakes import FakeFetcher, FakeFlickr, FakePublisher, make_photo
+from tests.fakes import FakeFetcher, FakeFlickr, FakePublisher, isolated_settings, make_photo
 
 SECRETS = {
     "PIERROT_FLICKR_API_KEY": "flickr-key-SECRET-1111",
@@ -50,15 +49,8 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     w = World(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("PIERROT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("PIERROT_STORE", str(w.store))
-    monkeypatch.setenv("PIERROT_FLICKR_USER", "12345678@N00")
-    for key, value in SECRETS.items():
-        monkeypatch.setenv(key, value)
+    isolated_settings(monkeypatch, tmp_path,
+                      {"PIERROT_STORE": str(w.store), "PIERROT_FLICKR_USER": "12345678@N00", **SECRETS})
     monkeypatch.setattr(wiring, "build_source", lambda settings: w.flickr)
     monkeypatch.setattr(wiring, "build_fetcher", lambda settings: w.fetcher)
     monkeypatch.setattr(wiring, "build_publisher", lambda settings, network="x": w.publisher())

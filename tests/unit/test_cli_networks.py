@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from pierrot import service, wiring
-from pierrot.cli import cli
 from pierrot.domain import LOG_DOCUMENT, PUBLISHED, UNKNOWN, LogEntry, iso
 from pierrot.errors import PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import Post, Settled
-from tests.fakes import FakeFetcher, FakeFlickr, make_photo
+from tests.fakes import FakeFetcher, FakeFlickr, isolated_settings, make_photo
+from tests.unit.test_cli import run
 from tests.unit.test_publish_networks import RULES, NetworkPublisher
 
 SECRETS = {
@@ -67,25 +66,15 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     w = World(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("PIERROT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("PIERROT_STORE", str(w.store))
-    monkeypatch.setenv("PIERROT_FLICKR_USER", "12345678@N00")
-    monkeypatch.setenv("PIERROT_BLUESKY_HANDLE", "someone.bsky.social")
-    monkeypatch.setenv("PIERROT_MASTODON_URL", "https://mastodon.example")
-    for key, value in SECRETS.items():
-        monkeypatch.setenv(key, value)
+    isolated_settings(monkeypatch, tmp_path, {
+        "PIERROT_STORE": str(w.store), "PIERROT_FLICKR_USER": "12345678@N00",
+        "PIERROT_BLUESKY_HANDLE": "someone.bsky.social", "PIERROT_MASTODON_URL": "https://mastodon.example",
+        **SECRETS,
+    })
     monkeypatch.setattr(wiring, "build_source", lambda settings: w.flickr)
     monkeypatch.setattr(wiring, "build_fetcher", lambda settings: w.fetcher)
     monkeypatch.setattr(wiring, "build_publisher", lambda settings, network="x": w.publisher(network))
     return w
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
 def synced(world: World) -> None:

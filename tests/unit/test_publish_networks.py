@@ -9,7 +9,6 @@ import struct
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,7 +39,6 @@ from pierrot.errors import (
     PostOutcomeUnknown,
     PostRefused,
     PublishError,
-    SizeUnavailable,
     UsageError,
 )
 from pierrot.exif import display_size, has_location
@@ -122,34 +120,12 @@ def gps_jpeg() -> bytes:
 
 
 class ShapedFetcher(FakeFetcher):
-    """FakeFetcher whose padding (``nbytes``) sits inside the scan, so it survives the location strip.
-
-    FakeFetcher pads after the end-of-image marker, and pierrot rightly drops what follows it: every size would
-    weigh 2,052 bytes again. With ``gps`` it serves a JPEG that carries a GPS location."""
+    """FakeFetcher that, with ``gps``, serves a JPEG carrying a GPS location."""
 
     def __init__(self, *, gps: bool = False) -> None:
         super().__init__()
-        self.gps = gps
-
-    def fetch_size(self, photo: Photo, size: Size, directory: Path, max_bytes: int) -> FetchedImage:
-        self.calls += 1
-        self.sizes.append((photo.id, size.label))
-        if self.fail is not None:
-            raise self.fail
-        if photo.id in self.gone:
-            raise SizeUnavailable("HTTP 404", status=404)
-        if size.label in self.refused:
-            raise SizeUnavailable("HTTP 403", status=403)
-        base = gps_jpeg() if self.gps else JPEG
-        padding = max(0, self.nbytes.get(size.label, 0) - len(base))
-        data = base[:-2] + b"\0" * padding + base[-2:]
-        if len(data) > max_bytes:
-            raise SizeUnavailable(f"too large (>{max_bytes} bytes)")
-        path = directory / f"{photo.id}_{size.label}.jpg"
-        path.write_bytes(data)
-        self.fetched.append(photo.id)
-        self.paths.append(path)
-        return FetchedImage(path, size.label, size.width, size.height, len(data), "image/jpeg")
+        if gps:
+            self.image = gps_jpeg()
 
 
 class NetworkPublisher(FakePublisher):
