@@ -246,6 +246,10 @@ class BlueskyPublisher(Publisher):
         self._login_or_raise()
         return self.rules
 
+    def account(self) -> str | None:
+        """The account's DID, as the login answers it."""
+        return self._login_or_raise().did
+
     def whoami(self) -> str:
         """The handle of the account, as the login answers it."""
         return self._login_or_raise().handle

@@ -292,6 +292,18 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _media_ids(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every media id an entry used: ``media_ids``, and the one ``media_id`` that earlier logs kept."""
+    listed = doc.get("media_ids")
+    if listed is not None and not isinstance(listed, list):
+        raise ValueError("media_ids is not a list")
+    ids = [str(m) for m in listed or []]
+    legacy = doc.get("media_id")
+    if legacy is not None and str(legacy) not in ids:
+        ids.insert(0, str(legacy))
+    return tuple(ids)
+
+
 class NewerSchemaError(DocumentError):
     """A document written by a newer pierrot: refused, never rebuilt over, since that would downgrade it."""
 
@@ -496,10 +508,12 @@ class LogEntry:
     # When an unknown outcome was settled by hand; the entry keeps the attempt's own time.
     resolved_at: str | None = None
     # What makes the post exactly-once where the network allows it (see pierrot.ports.Attempt): the record
-    # key or Idempotency-Key chosen before posting, the time the post says it was made, the uploaded media.
+    # key or Idempotency-Key chosen before posting, the time the post says it was made, every media uploaded
+    # for it by any attempt (0.x logs kept one, as media_id), and the account (DID, account id) it was made with.
     key: str | None = None
     created_at: str | None = None
-    media_id: str | None = None
+    media_ids: tuple[str, ...] = ()
+    account: str | None = None
 
     @property
     def unconfirmed(self) -> bool:
@@ -526,9 +540,11 @@ class LogEntry:
             "reason": self.reason,
             "title": self.title,
         }
-        for key in ("text", "event_id", "resolved_at", "key", "created_at", "media_id"):
+        for key in ("text", "event_id", "resolved_at", "key", "created_at", "account"):
             if getattr(self, key) is not None:
                 doc[key] = getattr(self, key)
+        if self.media_ids:
+            doc["media_ids"] = list(self.media_ids)
         return doc
 
     @classmethod
@@ -555,7 +571,8 @@ class LogEntry:
             resolved_at=_opt_str(doc.get("resolved_at")),
             key=_opt_str(doc.get("key")),
             created_at=_opt_str(doc.get("created_at")),
-            media_id=_opt_str(doc.get("media_id")),
+            media_ids=_media_ids(doc),
+            account=_opt_str(doc.get("account")),
         )
 
     def age(self, now: dt.datetime) -> float:

@@ -277,6 +277,10 @@ class MastodonPublisher(Publisher):
         log.debug("%s limits: %s", self.rules.display, self.rules)
         return self.rules
 
+    def account(self) -> str | None:
+        """The account id the token belongs to (one call, once per run)."""
+        return self._account()
+
     def new_attempt(self, created_at: str) -> Attempt:
         """A fresh Idempotency-Key for a new post."""
         return Attempt(key=uuid.uuid4().hex, created_at=created_at)
@@ -420,7 +424,8 @@ class MastodonPublisher(Publisher):
             return Settled(posted=None, reason=(
                 f"the account's latest {STATUSES_PAGE * STATUSES_PAGES} statuses on {self.rules.display} do not "
                 "reach back to the attempt; check the account, then `pierrot resolve --network mastodon`"))
-        what = f"the image {attempt.media_id}" if attempt.media_id else "no image"
+        what = (f"the image{'s' if len(attempt.media_ids) > 1 else ''} {', '.join(attempt.media_ids)}"
+                if attempt.media_ids else "no image")
         return Settled(
             posted=False,
             reason=(
@@ -457,12 +462,12 @@ class MastodonPublisher(Publisher):
                 raise PublishError(f"{self.rules.display} answered the list of statuses with something else")
             statuses = [s for s in page if isinstance(s, dict)]
             for status in statuses:
-                if attempt.media_id and attempt.media_id in _media_ids(status):
+                if not _media_ids(status).isdisjoint(attempt.media_ids):
                     return self._post_from(status)
                 made = parse_iso(str(status.get("created_at") or ""))
                 if (
                     same_text is None
-                    and not attempt.media_id  # with a media id, only the media says which status is this one's
+                    and not attempt.media_ids  # with media ids, only the media says which status is this one's
                     and since is not None
                     and made is not None
                     and made.timestamp() >= since

@@ -174,11 +174,14 @@ class Attempt:
     """What makes a post exactly-once where the network allows it, kept in the pending entry before posting.
 
     ``key`` is the record key (Bluesky's TID) or the Idempotency-Key (Mastodon); ``created_at`` the time the
-    post says it was made (Bluesky needs it byte-identical on a retry); ``media_id`` the uploaded media."""
+    post says it was made (Bluesky needs it byte-identical on a retry); ``media_ids`` every media uploaded for
+    this post, by any of its attempts (a search must look for each: the first attempt's may be the one posted);
+    ``account`` the account it was made with (Bluesky's DID, Mastodon's account id)."""
 
     key: str
     created_at: str
-    media_id: str | None = None
+    media_ids: tuple[str, ...] = ()
+    account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,12 @@ class Publisher(abc.ABC):
     def prepare(self) -> NetworkRules:
         """Once per run, before anything else: log in, read the instance's limits. Returns the rules in force."""
         return self.rules
+
+    def account(self) -> str | None:
+        """The stable id of the account posting (Bluesky's DID, Mastodon's account id), where settling needs it.
+
+        An interrupted post is only ever settled against the account that made it."""
+        return None
 
     def new_attempt(self, created_at: str) -> Attempt:
         """The key and time of a new post (only networks that can settle need a real key)."""

@@ -119,6 +119,7 @@ def publish_options(settings: Settings, **run: Any) -> PublishOptions:
         prefer=settings.prefer,
         min_interval=settings.min_interval,
         repost_after=settings.repost_after,
+        answer_seconds=2 * settings.timeout,
         **run,
     )
 

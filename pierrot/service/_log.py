@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from pierrot.domain import CATALOGUE_DOCUMENT, LOG_DOCUMENT, PublishLog, StoredCatalogue
-from pierrot.errors import CatalogueMissing, ConflictError, StoreError
+from pierrot.errors import CatalogueMissing, ConflictError, PierrotError, StoreError
 from pierrot.ports import DocumentStore
 
 Clock = Callable[[], dt.datetime]
+
+
+class EntryTakenOver(PierrotError):
+    """The entry a run meant to record is no longer as it left it: another run has recorded or taken it since."""
 
 
 def read_doc(store: DocumentStore, name: str) -> tuple[Any | None, str | None]:
@@ -41,14 +45,19 @@ def update_log(
     *,
     attempts: int = 10,
     sleep: Callable[[float], None] | None = None,
+    now: Clock | None = None,
+    deadline: dt.datetime | None = None,
 ) -> LogState:
     """The publish log's compare-and-swap loop: apply ``change`` to the latest log until the write lands.
 
     ``change`` sees the log as it now is and returns the new log, or None when nothing is left to write (it
-    may also raise to stand down). A conflict re-reads and tries again; with ``sleep``, so does a store outage."""
+    may also raise to stand down). A conflict re-reads and tries again; with ``sleep``, so does a store outage,
+    but never waits past ``deadline`` (by ``now``)."""
     delay = 0.2
     last: Exception | None = None
-    for _ in range(attempts):
+    for attempt in range(attempts):
+        if attempt and deadline is not None and now is not None and now() >= deadline:
+            break
         updated = change(state.log)
         if updated is None:
             return state
@@ -61,8 +70,10 @@ def update_log(
             if sleep is None:
                 raise
             last = exc
+            if deadline is not None and now is not None:
+                delay = min(delay, max(0.0, (deadline - now()).total_seconds()))
             sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(max(delay, 0.2) * 2, 5.0)
         try:
             state = read_log(store)
         except StoreError as exc:

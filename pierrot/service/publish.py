@@ -5,6 +5,7 @@ interrupted post is looked up by the key pierrot chose before posting, at the st
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -14,7 +15,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +66,28 @@ from pierrot.ports import (
     NetworkRules,
     Post,
     Publisher,
+    Settled,
 )
-from pierrot.service._log import Clock, LogState, read_catalogue, read_log, update_log
+from pierrot.service._log import (
+    Clock,
+    EntryTakenOver,
+    LogState,
+    read_catalogue,
+    read_log,
+    update_log,
+)
 
 log = logging.getLogger(__name__)
 
-# How many photos one run tries when the chosen ones turn out to be gone from Flickr.
-MAX_PHOTO_TRIES = 5
+# How many photos, and for how long, one run tries when the chosen ones turn out to be gone from Flickr: a 404 is
+# quick, and a stream where most photos were deleted since the last sync must still get its post.
+MAX_PHOTO_TRIES = 50
+MAX_PHOTO_SEARCH_SECONDS = 30.0
+GONE_WARNINGS = 3  # one line each for the first few; then one line for the rest
+# After the claim, what posting to one network may take, in answers (a session refresh, the post), and what
+# recording its outcome may take (the store's writes and re-reads, retried): the lease must cover both.
+POST_ANSWERS = 2
+RECORD_SECONDS = 30.0
 # A pending entry stamped further ahead than this is a clock-skewed machine's, not a live run's.
 FUTURE_TOLERANCE_SECONDS = 300
 # An interrupted post is looked up only this long after it was last touched: the request may still be in flight
@@ -122,6 +138,8 @@ class PublishOptions:
     min_interval: dt.timedelta | None = None
     repost_after: dt.timedelta | None = None
     jitter: dt.timedelta | None = None
+    # The longest one answer of a network may take (twice PIERROT_HTTP_TIMEOUT): what posting is budgeted.
+    answer_seconds: float = 60.0
 
     def template_for(self, network: NetworkOptions) -> str:
         return network.template or self.template
@@ -289,11 +307,16 @@ def publish(
     if not options.networks:
         raise UsageError("no network to publish to: set PIERROT_PUBLISH_NETWORKS")
     rng = rng or random.SystemRandom()
-    for network in options.networks:
-        _validate_templates(options, network, network.rules)
+    # A template that no network of the run can take is a usage error before anything (and before the jitter);
+    # one that only some cannot take drops those networks alone, in the run.
+    invalid = _invalid_templates(options, {n.name: n.rules for n in options.networks})
+    if len(invalid) == len(options.networks):
+        raise next(iter(invalid.values()))
     if options.jitter is not None and not options.dry_run:
         sleep(rng.uniform(0, options.jitter.total_seconds()))
     run = _Run(store, fetcher, publishers, options, now, rng, sleep)
+    for name, exc in invalid.items():
+        run.drop(name, exc)
     with tempfile.TemporaryDirectory(prefix="pierrot-") as workdir:
         run.workdir = Path(workdir)
         report = run.go()
@@ -327,6 +350,13 @@ class _Run:
         self.single = len(options.networks) == 1
         self._texts: dict[str, Iterator[str]] = {}
         self._raised: BaseException | None = None
+        self._dropped: set[str] = set()
+        self._accounts: dict[str, str | None] = {}
+
+    def drop(self, name: str, exc: BaseException) -> None:
+        """Leave a network out of this run before it starts (its settings or limits cannot work)."""
+        self._fail(name, exc)
+        self._dropped.add(name)
 
     @property
     def dry_run(self) -> bool:
@@ -340,9 +370,9 @@ class _Run:
         _refuse_handled_event(state.log, self.options.event_id)
         catalogue = read_catalogue(self.store)
         state = _settle_stale(self.store, state, self.options, self.now(), self.report.warnings)
-        active = self._due(state.log)
+        active = [name for name in self._due(state.log) if name not in self._dropped]
         if not active:
-            return self.report
+            return self._finish()
         if not self.dry_run:
             active = self._prepare(active)
             state, active = self._settle_unknown(state, catalogue, active)
@@ -355,7 +385,7 @@ class _Run:
         for name in list(active):
             try:
                 self._compose(name, photo, catalogue, state.log, images[name])
-            except PublishError as exc:
+            except (PublishError, ConfigError) as exc:
                 self._fail(name, exc)
                 if self.single:
                     raise
@@ -435,7 +465,12 @@ class _Run:
         for name in active:
             try:
                 publisher = self.factory(name)
-                self.rules[name] = publisher.prepare()
+                rules = publisher.prepare()
+                # The limits in force (an instance's own): a template they cannot take drops this network alone.
+                problem = _invalid_templates(self.options, {name: rules}).get(name)
+                if problem is not None:
+                    raise problem
+                self.rules[name] = rules
             except PierrotError as exc:
                 self._fail(name, exc)
                 if self.single:
@@ -450,7 +485,9 @@ class _Run:
     def _settle_unknown(
         self, state: LogState, catalogue: StoredCatalogue, active: list[str]
     ) -> tuple[LogState, list[str]]:
-        """Ask each network that can whether its interrupted posts exist; repost an absent one with its key."""
+        """Ask each network that can whether its interrupted posts exist; send an absent one again with its key.
+
+        A network whose interrupted post this run sends again (or tries to) posts nothing else in this run."""
         remaining = []
         for name in active:
             rules = self.rules[name]
@@ -460,12 +497,12 @@ class _Run:
             if not rules.settles_unknown or not unsettled:
                 remaining.append(name)
                 continue
-            resume: LogEntry | None = None
+            resume: tuple[LogEntry, Settled] | None = None
             try:
                 for entry in unsettled:
-                    state, again = self._settle_one(state, name, entry)
-                    if again and resume is None:
-                        resume = entry
+                    state, settled = self._settle_one(state, name, entry)
+                    if settled is not None and resume is None:
+                        resume = entry, settled
             except _NetworkDown:
                 if self.single:
                     raise self._raised or PublishError(f"{rules.display}: the look-up failed") from None
@@ -473,55 +510,77 @@ class _Run:
             if resume is None:
                 remaining.append(name)
                 continue
-            # This run's post on this network is the interrupted one, posted again with the same key.
-            state, done = self._repost(state, catalogue, name, resume)
+            # This run's post on this network is the interrupted one, sent again with the same key.
+            state, done = self._repost(state, catalogue, name, *resume)
             if not done:
-                remaining.append(name)  # it could not be sent again: this run posts a new photo there instead
+                remaining.append(name)  # definitely never posted, and it cannot be sent again: a new photo instead
         return state, remaining
 
-    def _settle_one(self, state: LogState, name: str, entry: LogEntry) -> tuple[LogState, bool]:
-        publisher, result = self.publishers[name], self.results[name]
-        attempt = Attempt(entry.key or "", entry.created_at or entry.started_at, entry.media_id)
+    def _settle_one(self, state: LogState, name: str, entry: LogEntry) -> tuple[LogState, Settled | None]:
+        """Settle one interrupted post by asking its network; the answer if it is to be sent again, else None."""
+        publisher, result, display = self.publishers[name], self.results[name], self.rules[name].display
         try:
-            settled = publisher.settle(attempt, entry.text or "", entry.started_at)
+            account = self._account(name)
+            if entry.account is not None and account != entry.account:
+                # Another account's answer says nothing about this post: it is never settled against it.
+                self.report.warnings.append(
+                    f"photo {entry.photo_id} on {display}: the interrupted post was made by account {entry.account}, "
+                    f"and the credentials are now account {account or 'unknown'}'s; not asking that account. Check "
+                    f"the first account, then `pierrot resolve {entry.photo_id} --network {name}`"
+                )
+                return state, None
+            settled = publisher.settle(_attempt(entry), entry.text or "", entry.started_at)
         except PierrotError as exc:
             # The look-up itself failed (credentials refused, login limit): this network's failure, no other's.
             self._fail(name, exc)
             raise _NetworkDown from exc
-        display = self.rules[name].display
+        note = f" ({settled.reason})" if settled.reason else ""
         if settled.posted is True:
             post = settled.post
-            state = _record(self.store, state, entry, self.sleep, self.now, status=PUBLISHED,
-                            post_id=post.id if post else None, post_url=post.url if post else None,
-                            updated_at=entry.started_at,
-                            reason=f"settled: {display} has the interrupted post" +
-                            (f" ({settled.reason})" if settled.reason else ""))
-            result.settled.append(f"photo {entry.photo_id}: the interrupted post exists on {display}"
-                                  + (f" ({post.url})" if post else "") + "; recorded as published")
-            return state, False
+            state, kept = self._settle_record(state, entry, status=PUBLISHED, post_id=post.id if post else None,
+                                              post_url=post.url if post else None, updated_at=entry.started_at,
+                                              reason=f"settled: {display} has the interrupted post{note}")
+            if kept:
+                result.settled.append(f"photo {entry.photo_id}: the interrupted post exists on {display}"
+                                      + (f" ({post.url})" if post else "") + "; recorded as published")
+            return state, None
         if settled.same_key:
-            return state, True
+            return state, settled
         if settled.posted is False:
-            state = _record(self.store, state, entry, self.sleep, self.now, status=FAILED,
-                            reason=f"settled: {display} has no such post" +
-                            (f" ({settled.reason})" if settled.reason else ""))
-            result.settled.append(f"photo {entry.photo_id}: the interrupted post never reached {display}; "
-                                  "it may be chosen again")
-            return state, False
+            state, kept = self._settle_record(state, entry, status=FAILED,
+                                              reason=f"settled: {display} has no such post{note}")
+            if kept:
+                result.settled.append(f"photo {entry.photo_id}: the interrupted post never reached {display}; "
+                                      "it may be chosen again")
+            return state, None
         self.report.warnings.append(
             f"photo {entry.photo_id} on {display}: could not learn whether the interrupted post exists "
             f"({settled.reason or 'no answer'}); the next run asks again"
         )
-        return state, False
+        return state, None
+
+    def _settle_record(self, state: LogState, entry: LogEntry, **changes: Any) -> tuple[LogState, bool]:
+        """Record what a network said of an unknown entry, unless another run has settled or taken it since."""
+        try:
+            return _record(self.store, state, entry, self.sleep, self.now, expect=UNKNOWN, **changes), True
+        except EntryTakenOver:
+            self.report.warnings.append(f"photo {entry.photo_id} on {entry.network}: another run settled the "
+                                        "interrupted post first; leaving it to that run")
+            return read_log(self.store), False
 
     def _repost(
-        self, state: LogState, catalogue: StoredCatalogue, name: str, entry: LogEntry
+        self, state: LogState, catalogue: StoredCatalogue, name: str, entry: LogEntry, settled: Settled
     ) -> tuple[LogState, bool]:
-        """Send an interrupted post again with its key (the network keeps one post per key); True if it was sent.
+        """Send an interrupted post again with its key (the network keeps one post per key); True if this network's
+        turn in the run is spent on it.
 
-        The entry is first taken back to pending by a conditional write, with this run's time and event: two runs
-        never send it together, and a second delivery of this run's event is refused."""
+        Only a definite answer of absence is evidence: when the network said the post is not there, a photo that
+        can no longer be sent is recorded failed; otherwise anything short of success leaves the entry unknown.
+        The image is uploaded first (nothing public), then the entry is taken back to pending by a conditional
+        write, with this run's id, time and event: two runs never send it together, and a run that outlived its
+        lease can no longer record over this one."""
         result, rules = self.results[name], self.rules[name]
+        absent = settled.posted is False
         index = catalogue.index_of(entry.photo_id)
         try:
             if index is None:
@@ -529,27 +588,42 @@ class _Run:
             photo = catalogue.photo(index)
             images = _Images(self.fetcher, photo, self.workdir, [rules], self.options.keep_location)
             image = images.for_network(rules)
-        except (PhotoGone, ImageError, DocumentError) as exc:
-            result.settled.append(f"photo {entry.photo_id}: the interrupted post never reached {rules.display} "
-                                  f"and cannot be sent again ({exc})")
-            state = _record(self.store, state, entry, self.sleep, self.now, status=FAILED,
-                            reason=f"settled: {rules.display} has no such post, and {exc}")
-            return state, False
-        network = next(n for n in self.options.networks if n.name == name)
-        alt = self._alt(photo, network, rules)
-        result.photo_id, result.text, result.image, result.alt_text = photo.id, entry.text or "", image, alt
-        try:
-            state = _take_back(self.store, state, entry, self.now, self.options.event_id,
-                               # The key alone makes it one post; a fresh time keeps it from reading as backdated.
-                               created_at=_created_at(self.now()) if entry.created_at else None)
+            network = next(n for n in self.options.networks if n.name == name)
+            alt = self._alt(photo, network, rules)
+            result.photo_id, result.text, result.image, result.alt_text = photo.id, entry.text or "", image, alt
             media_id = self.publishers[name].upload_media(image, alt)
+        except PierrotError as exc:
+            if absent:
+                state, kept = self._settle_record(
+                    state, entry, status=FAILED, reason=f"settled: {rules.display} has no such post, and it "
+                    f"cannot be sent again ({exc})")
+                if kept:
+                    result.settled.append(f"photo {entry.photo_id}: the interrupted post never reached "
+                                          f"{rules.display} and cannot be sent again ({exc})")
+                return state, False
+            self._fail(name, PublishError(
+                f"{rules.display}: the interrupted post of photo {entry.photo_id} may exist and could not be sent "
+                f"again with its key ({exc}); it stays unknown, and the next `pierrot publish` settles it"
+            ))
+            return state, True
+        try:
+            state, entry = _take_back(self.store, state, entry, self.now, self.run_id, self.options.event_id,
+                                      media_id=media_id,
+                                      # The key alone makes it one post; a fresh time keeps it from reading as
+                                      # backdated.
+                                      created_at=_created_at(self.now()) if entry.created_at else None)
         except PierrotError as exc:
             self._fail(name, exc)
             return state, True
-        state = _record(self.store, state, entry, self.sleep, self.now, status=PENDING, media_id=media_id)
         result.settled.append(f"photo {entry.photo_id}: the interrupted post is sent again to {rules.display} "
                               "with the same key, which keeps it to one post")
-        return self._post(state, photo, _find(state.log, entry) or entry, catalogue, resumed=True), True
+        return self._post(state, photo, entry, catalogue, resumed=True, absent=absent), True
+
+    def _account(self, name: str) -> str | None:
+        """The account the network's credentials are for (asked once per run)."""
+        if name not in self._accounts:
+            self._accounts[name] = self.publishers[name].account()
+        return self._accounts[name]
 
     # ---- choosing and downloading ------------------------------------------------------------------
 
@@ -559,7 +633,8 @@ class _Run:
         """Choose a photo and download it for each network; a photo gone from Flickr gives way to another."""
         gone: set[str] = set()
         rules = [self.rules[name] for name in active]
-        for _ in range(MAX_PHOTO_TRIES):
+        give_up = time.monotonic() + MAX_PHOTO_SEARCH_SECONDS
+        while len(gone) < MAX_PHOTO_TRIES and (not gone or time.monotonic() < give_up):
             photo = self._choose(catalogue, plog, active, gone)
             images = _Images(self.fetcher, photo, self.workdir, rules, self.options.keep_location)
             try:
@@ -576,8 +651,13 @@ class _Run:
                 if self.options.photo_id is not None:
                     raise
                 gone.add(photo.id)
-                self.report.warnings.append(f"{exc}; skipped it (the next `pierrot sync` drops it from the catalogue)")
+                if len(gone) <= GONE_WARNINGS:
+                    self.report.warnings.append(
+                        f"{exc}; skipped it (the next `pierrot sync` drops it from the catalogue)")
                 continue
+            if len(gone) > GONE_WARNINGS:
+                self.report.warnings.append(f"{len(gone) - GONE_WARNINGS} more photos are gone from Flickr and were "
+                                            "skipped too: run `pierrot sync`")
             if not found:
                 raise next(iter(failures.values()))
             # No size of this photo fits one network (say all over Bluesky's 1 MB): that network fails, not all.
@@ -586,7 +666,7 @@ class _Run:
                 active.remove(name)
             return photo, found
         raise ImageError(
-            f"{MAX_PHOTO_TRIES} photos in a row are gone from Flickr (deleted or made private since the last sync): "
+            f"{len(gone)} photos in a row are gone from Flickr (deleted or made private since the last sync): "
             "run `pierrot sync`, then publish again"
         )
 
@@ -722,7 +802,9 @@ class _Run:
         for name in active:
             result = self.results[name]
             try:
-                media[name] = self.publishers[name].upload_media(images[name], result.alt_text)
+                media_id = self.publishers[name].upload_media(images[name], result.alt_text)
+                self._account(name)  # kept with the claim: the post is only ever settled against this account
+                media[name] = media_id
             except PierrotError as exc:
                 self._fail(name, exc)
                 if self.single:
@@ -737,48 +819,66 @@ class _Run:
             entries.append(LogEntry(
                 photo.id, name, PENDING, self.run_id, moment, moment, title=photo.title or None,
                 text=self.results[name].text, event_id=self.options.event_id,
-                key=attempt.key or None, created_at=attempt.created_at if attempt.key else None, media_id=media_id,
+                key=attempt.key or None, created_at=attempt.created_at if attempt.key else None,
+                media_ids=(media_id,), account=self._accounts.get(name),
             ))
         return entries
 
     def _post(
-        self, state: LogState, photo: Photo, entry: LogEntry, catalogue: StoredCatalogue, *, resumed: bool = False
+        self, state: LogState, photo: Photo, entry: LogEntry, catalogue: StoredCatalogue, *, resumed: bool = False,
+        absent: bool = False,
     ) -> LogState:
-        """Post one network's claimed entry; record what happened. Never raises for a network's own failure."""
+        """Post one network's claimed entry; record what happened. Never raises for a network's own failure.
+
+        ``resumed``: the entry is an interrupted post sent again with its key; then a refusal is evidence of nothing
+        (the first attempt may be the post) unless the network said it is ``absent``: the entry stays unknown."""
         name = entry.network
         publisher, rules, result = self.publishers[name], self.rules[name], self.results[name]
         text = entry.text or result.text
-        attempt = Attempt(entry.key or "", entry.created_at or entry.started_at, entry.media_id)
-        media_ids = [entry.media_id] if entry.media_id else []
+        attempt = _attempt(entry)
+        media_ids = list(entry.media_ids[-1:])  # this attempt's upload; an earlier one may be attached already
+        undecided = UNKNOWN if resumed and not absent else FAILED
+        if not self._time_to_post(state, entry):
+            reason = ("not attempted: too little of the run's lease was left to post and record the outcome "
+                      f"({self.options.lease_seconds}s)")
+            state, _ = self._outcome(state, entry, status=undecided, reason=reason)
+            self._fail(name, PublishError(
+                f"{rules.display}: photo {photo.id} {reason}; raise PIERROT_PUBLISH_LEASE_SECONDS (`pierrot check` "
+                "says how long a run can take)"))
+            return state
         retried = False
         while True:
             try:
                 post = publisher.create_post(text, media_ids, attempt)
             except PostRefused as exc:
-                state = _record(self.store, state, entry, self.sleep, self.now, status=FAILED, reason=str(exc),
-                                text=text)
-                self._fail(name, exc)
+                reason = str(exc) if undecided == FAILED else (
+                    f"sending the interrupted post again was refused ({exc}); the first attempt may have been posted")
+                state, _ = self._outcome(state, entry, status=undecided, reason=reason, text=text)
+                self._fail(name, exc if undecided == FAILED else PublishError(
+                    f"{exc}; photo {photo.id} stays unknown on {rules.display}: the next `pierrot publish` settles it"))
                 return state
             except DuplicatePost as exc:
                 if not rules.refuses_repeated_text or resumed or _may_be_posted(state.log, entry):
                     # The network says this post (its key, its media or its very text) already exists.
-                    state = _record(self.store, state, entry, self.sleep, self.now, status=PUBLISHED, text=text,
-                                    reason=f"{rules.display} answered that it already has this post: an earlier "
-                                    f"attempt went through ({exc})")
-                    result.settled.append(f"photo {photo.id} was already posted on {rules.display} by an earlier "
-                                          "attempt; now recorded as published")
-                    self.report.notes.extend(result.settled[-1:])
+                    state, kept = self._outcome(state, entry, status=PUBLISHED, text=text,
+                                                reason=f"{rules.display} answered that it already has this post: an "
+                                                f"earlier attempt went through ({exc})")
+                    if kept:
+                        result.settled.append(f"photo {photo.id} was already posted on {rules.display} by an "
+                                              "earlier attempt; now recorded as published")
+                        self.report.notes.extend(result.settled[-1:])
                     return state
                 nxt = None if retried else next(self._texts.get(name, iter(())), None)
                 if nxt is None:
-                    state = _record(self.store, state, entry, self.sleep, self.now, status=FAILED, text=text,
-                                    reason=f"{DUPLICATE_TEXT_REASON} ({exc}); nothing was posted")
+                    state, kept = self._outcome(state, entry, status=FAILED, text=text,
+                                                reason=f"{DUPLICATE_TEXT_REASON} ({exc}); nothing was posted")
                     tried = "twice, with two different texts" if retried else "and no other text could be made"
-                    self._fail(name, PublishError(
-                        f"{rules.display} refused photo {photo.id} as a duplicate of an earlier post {tried}; nothing "
-                        "was posted and the photo stays eligible. Change [publish] template (add {date_taken} or "
-                        "{description}) if this keeps happening"
-                    ))
+                    if kept:
+                        self._fail(name, PublishError(
+                            f"{rules.display} refused photo {photo.id} as a duplicate of an earlier post {tried}; "
+                            "nothing was posted and the photo stays eligible. Change [publish] template (add "
+                            "{date_taken} or {description}) if this keeps happening"
+                        ))
                     return state
                 # A definite refusal: nothing was posted, so trying a distinct text is safe.
                 self.report.warnings.append(
@@ -786,11 +886,12 @@ class _Run:
                     f"posting photo {photo.id} as {nxt!r} instead"
                 )
                 text, retried = nxt, True
-                state = _record(self.store, state, entry, self.sleep, self.now, status=PENDING, text=text)
+                state, kept = self._outcome(state, entry, status=PENDING, text=text)
+                if not kept:
+                    return state
                 result.text, result.length = text, rules.measure(text)
             except PostOutcomeUnknown as exc:
-                state = _record(self.store, state, entry, self.sleep, self.now, status=UNKNOWN, reason=str(exc),
-                                text=text)
+                state, _ = self._outcome(state, entry, status=UNKNOWN, reason=str(exc), text=text)
                 if rules.settles_unknown:
                     advice = f"the next `pierrot publish` asks {rules.display} and settles it"
                 else:
@@ -803,26 +904,75 @@ class _Run:
                 return state
             except Exception as exc:
                 # A fault pierrot did not foresee: the post may or may not exist. That network's failure alone.
-                state = _record(self.store, state, entry, self.sleep, self.now, status=UNKNOWN, text=text,
-                                reason=f"unexpected failure while posting: {exc!r}")
+                state, _ = self._outcome(state, entry, status=UNKNOWN, text=text,
+                                         reason=f"unexpected failure while posting: {exc!r}")
                 self._fail(name, exc)
                 return state
             except BaseException as exc:
-                _record(self.store, state, entry, self.sleep, self.now, status=UNKNOWN, text=text,
-                        reason=f"interrupted while posting: {exc!r}")
+                with contextlib.suppress(PierrotError):
+                    _record(self.store, state, entry, self.sleep, self.now, status=UNKNOWN, text=text,
+                            reason=f"interrupted while posting: {exc!r}")
                 raise
             else:
                 break
         result.post = post
-        return _record(self.store, state, entry, self.sleep, self.now, status=PUBLISHED, post_id=post.id,
-                       post_url=post.url, reason=None, text=text, posted=post)
+        state, _ = self._outcome(state, entry, status=PUBLISHED, post_id=post.id, post_url=post.url, reason=None,
+                                 text=text, posted=post)
+        return state
+
+    def _time_to_post(self, state: LogState, entry: LogEntry) -> bool:
+        """Whether the entry's lease leaves time to post and to record the outcome before another run may take it."""
+        current = _find(state.log, entry) or entry
+        touched = parse_iso(current.updated_at)
+        if touched is None:
+            return True
+        left = (touched - self.now()).total_seconds() + self.options.lease_seconds
+        return left >= POST_ANSWERS * self.options.answer_seconds + RECORD_SECONDS
+
+    def _outcome(
+        self, state: LogState, entry: LogEntry, *, status: str, posted: Post | None = None, **changes: Any
+    ) -> tuple[LogState, bool]:
+        """Record a post's outcome if the entry is still this run's pending one; False (and why) if it is not.
+
+        A run that outlived its lease must not write over what another run has recorded since."""
+        current = _find(state.log, entry) or entry
+        touched = parse_iso(current.updated_at)
+        deadline = None if touched is None else touched + dt.timedelta(seconds=self.options.lease_seconds)
+        try:
+            return _record(self.store, state, entry, self.sleep, self.now, status=status, posted=posted,
+                           deadline=deadline, **changes), True
+        except EntryTakenOver:
+            display = self.rules[entry.network].display
+            what = f"was posted as {posted.url}" if posted else f"ended {status}"
+            self._fail(entry.network, PublishError(
+                f"photo {entry.photo_id} {what} on {display}, but this run outlived its lease and another run has "
+                f"taken the entry over: not recording over it. Check `pierrot history`"
+                + (f"; if it does not show the post, `pierrot resolve {entry.photo_id} --network {entry.network} "
+                   f"--posted {posted.url}`" if posted else "")
+            ))
+            return read_log(self.store), False
 
 
-def _validate_templates(options: PublishOptions, network: NetworkOptions, rules: NetworkRules) -> None:
-    compose.validate_template(options.template_for(network), network.template_setting, measure=rules.measure,
-                              limit=rules.text_limit)
-    compose.validate_template(options.alt_template_for(network), network.alt_template_setting, measure=len,
-                              limit=rules.alt_limit)
+def _attempt(entry: LogEntry) -> Attempt:
+    """What the network needs to make or find the entry's post exactly once."""
+    return Attempt(entry.key or "", entry.created_at or entry.started_at, entry.media_ids, entry.account)
+
+
+def _invalid_templates(options: PublishOptions, rules: dict[str, NetworkRules]) -> dict[str, ConfigError]:
+    """The networks whose rules the templates cannot fit, each with its error (naming the network)."""
+    problems: dict[str, ConfigError] = {}
+    for network in options.networks:
+        if network.name not in rules:
+            continue
+        limits = rules[network.name]
+        try:
+            compose.validate_template(options.template_for(network), network.template_setting,
+                                      measure=limits.measure, limit=limits.text_limit)
+            compose.validate_template(options.alt_template_for(network), network.alt_template_setting, measure=len,
+                                      limit=limits.alt_limit)
+        except ConfigError as exc:
+            problems[network.name] = ConfigError(f"{limits.display}: {exc}")
+    return problems
 
 
 def _created_at(moment: dt.datetime) -> str:
@@ -904,8 +1054,6 @@ def _checked(image: FetchedImage, *, strip: bool) -> FetchedImage:
 
     Nothing leaves the machine with a location: a file whose location cannot be removed without breaking it is
     not used (the next size may be)."""
-    from dataclasses import replace
-
     from pierrot import exif
 
     data = image.path.read_bytes()
@@ -1119,25 +1267,37 @@ def _append_pending(
 
 
 def _take_back(
-    store: DocumentStore, state: LogState, entry: LogEntry, now: Clock, event_id: str | None, *,
-    created_at: str | None,
-) -> LogState:
-    """Take an interrupted (unknown) entry back to pending for this run, unless another run has just done so."""
+    store: DocumentStore, state: LogState, entry: LogEntry, now: Clock, run_id: str, event_id: str | None, *,
+    media_id: str, created_at: str | None,
+) -> tuple[LogState, LogEntry]:
+    """Take an interrupted (unknown) entry back to pending for this run, unless another run has just done so.
 
-    def take(plog: PublishLog) -> PublishLog:
+    The entry becomes this run's (its run id), so a run that took it before and outlived its lease cannot record
+    over it; it keeps every media id it ever used, since any of them may be the one posted."""
+
+    def take(plog: PublishLog) -> PublishLog | None:
+        mine = plog.find(run_id, entry.photo_id, entry.network)
+        if mine is not None and plog.entries[mine].status == PENDING and media_id in plog.entries[mine].media_ids:
+            return None  # our own write landed but its answer was lost
         index = plog.find(entry.run_id, entry.photo_id, entry.network)
         if index is None or plog.entries[index].status != UNKNOWN:
             raise AnotherRunActive(
                 f"another publish is settling photo {entry.photo_id} on {entry.network}; not sending it again"
             )
-        changes: dict[str, Any] = {"status": PENDING, "updated_at": iso(now())}
+        current = plog.entries[index]
+        changes: dict[str, Any] = {"status": PENDING, "updated_at": iso(now()), "run_id": run_id,
+                                   "media_ids": (*current.media_ids, media_id)}
         if event_id is not None:
             changes["event_id"] = event_id
         if created_at is not None:
             changes["created_at"] = created_at
         return plog.with_update(index, **changes)
 
-    return update_log(store, state, take)
+    state = update_log(store, state, take)
+    taken = _find(state.log, replace(entry, run_id=run_id))
+    if taken is None:  # cannot be: the write above put it there
+        raise EntryTakenOver(f"the entry of photo {entry.photo_id} on {entry.network} is no longer this run's")
+    return state, taken
 
 
 def _record(
@@ -1149,24 +1309,35 @@ def _record(
     *,
     status: str,
     posted: Post | None = None,
+    expect: str = PENDING,
+    deadline: dt.datetime | None = None,
     **changes: Any,
 ) -> LogState:
-    """Settle a pending entry; retried on conflicts and outages, since losing this record could mean a double post."""
+    """Settle an entry that is still as this run left it (``expect``); retried on conflicts and outages until
+    ``deadline``, since losing this record could mean a double post.
+
+    EntryTakenOver if another run has recorded or taken it since: its record is never overwritten."""
     if changes.get("reason"):
         changes["reason"] = REDACT(str(changes["reason"]))
     changes.setdefault("updated_at", iso(now()))
+    wanted = {"status": status, **changes}
 
-    def settle(plog: PublishLog) -> PublishLog:
+    def settle(plog: PublishLog) -> PublishLog | None:
         index = plog.find(entry.run_id, entry.photo_id, entry.network)
         if index is None:
-            raise StoreError(f"the pending entry of photo {entry.photo_id} vanished from {LOG_DOCUMENT}")
-        return plog.with_update(index, status=status, **changes)
+            raise EntryTakenOver(f"the entry of photo {entry.photo_id} on {entry.network} is no longer this run's")
+        current = plog.entries[index]
+        if all(getattr(current, key) == value for key, value in wanted.items()):
+            return None  # our own write landed but its answer was lost
+        if current.status != expect:
+            raise EntryTakenOver(f"the entry of photo {entry.photo_id} on {entry.network} is {current.status} now")
+        return plog.with_update(index, **wanted)
 
     try:
-        return update_log(store, state, settle, attempts=8, sleep=sleep)
+        return update_log(store, state, settle, attempts=8, sleep=sleep, now=now, deadline=deadline)
+    except EntryTakenOver:
+        raise
     except StoreError as exc:
-        if "vanished" in str(exc):
-            raise
         where = f" as {posted.url}" if posted else ""
         raise StoreError(
             f"photo {entry.photo_id} was {'posted' + where if posted else 'attempted'} but {LOG_DOCUMENT} could not "

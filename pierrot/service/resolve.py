@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pierrot.domain import FAILED, PENDING, PUBLISHED, UNKNOWN, LogEntry, PublishLog, iso, utc_now
 from pierrot.errors import UsageError
 from pierrot.ports import DocumentStore
@@ -33,32 +31,36 @@ def resolve(
         own = [(i, e) for i, e in enumerate(plog.entries) if e.photo_id == photo_id and e.network == network]
         if not own:
             raise UsageError(f"photo {photo_id} has no entry in the publish log for {network}")
-        done = [e for _, e in own if e.resolved_at and _is_resolved_as(e, posted)]
-        if done:
-            resolved = done[-1]
-            return None
         moment = now()
+        # The attempts still open: an earlier attempt settled by hand says nothing of a later one.
         settleable = [(i, e) for i, e in own if e.state in (UNKNOWN, PENDING)]
         if not settleable:
+            done = [e for _, e in own if e.resolved_at and _is_resolved_as(e, posted)]
+            if done:
+                resolved = done[-1]  # a resolve whose write landed but whose answer was lost
+                return None
             state = plog.states(network).get(photo_id, own[-1][1].status)
             raise UsageError(f"photo {photo_id} is {state}, not unknown: nothing to resolve")
-        index, entry = settleable[-1]
-        if entry.status == PENDING and 0 <= entry.age(moment) < lease_seconds:
+        live = [e for _, e in settleable if e.status == PENDING and 0 <= e.age(moment) < lease_seconds]
+        if live:
             raise UsageError(
                 f"photo {photo_id} is pending in a publish that may still be running; try again in "
-                f"{int(lease_seconds - entry.age(moment))}s"
+                f"{int(lease_seconds - live[-1].age(moment))}s"
             )
+        updated = plog
         if posted is not None:
-            changes: dict[str, Any] = {
-                "status": PUBLISHED,
-                "post_id": posted,
-                "post_url": post_url,
-                "reason": "resolved by hand: posted",
-            }
-        else:
-            changes = {"status": FAILED, "reason": "resolved by hand: not posted"}
-        updated = plog.with_update(index, updated_at=entry.started_at, resolved_at=iso(moment), **changes)
-        resolved = updated.entries[index]
+            # The latest open attempt is the post; earlier open ones stay as they are (the photo counts as posted).
+            index, entry = settleable[-1]
+            updated = updated.with_update(index, status=PUBLISHED, post_id=posted, post_url=post_url,
+                                          reason="resolved by hand: posted", updated_at=entry.started_at,
+                                          resolved_at=iso(moment))
+            resolved = updated.entries[index]
+            return updated
+        # Not posted: none of its open attempts is on the network, or the photo would still count as unknown.
+        for index, entry in settleable:
+            updated = updated.with_update(index, status=FAILED, reason="resolved by hand: not posted",
+                                          updated_at=entry.started_at, resolved_at=iso(moment))
+        resolved = updated.entries[settleable[-1][0]]
         return updated
 
     update_log(store, read_log(store), settle)

@@ -96,7 +96,7 @@ def image(tmp_path: Path) -> FetchedImage:
 
 
 def attempt(media_id: str | None = MEDIA_ID, key: str = "5f1d7c2e9a4b4e0f8c3d2b1a09876543") -> Attempt:
-    return Attempt(key=key, created_at=iso_at(NOW - 60), media_id=media_id)
+    return Attempt(key=key, created_at=iso_at(NOW - 60), media_ids=(media_id,) if media_id else ())
 
 
 def iso_at(moment: float) -> str:
@@ -459,7 +459,7 @@ def test_new_attempts_have_distinct_keys() -> None:
     assert len(first.key) == 32 and int(first.key, 16) >= 0
     assert first.key != second.key
     assert first.created_at == "2026-05-01T12:00:00Z"
-    assert first.media_id is None
+    assert first.media_ids == ()
 
 
 def test_a_refused_post_carries_the_servers_reason(mocked: responses.RequestsMock) -> None:

@@ -196,7 +196,7 @@ def test_a_settled_interrupted_post_is_reported_before_the_new_posts(world: Worl
     synced(world)
     interrupted = make_photo(1).id
     world.write_log(logged(interrupted, "bluesky", UNKNOWN, 3600, key="3kabcdefghij2",
-                           created_at="2025-06-01T10:00:00.123Z", media_id="blob-1", text="Photo 1"))
+                           created_at="2025-06-01T10:00:00.123Z", media_ids=("blob-1",), text="Photo 1"))
     world.answers["bluesky"] = [Settled(posted=True, post=Post("at://did:plc:x/app.bsky.feed.post/3kabcdefghij2",
                                                                  BLUESKY_POST))]
 

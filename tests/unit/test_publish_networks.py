@@ -482,7 +482,7 @@ def test_a_one_network_run_raises_that_networks_own_exception(failure: str) -> N
 def interrupted(photo: Photo, *, status: str = UNKNOWN, seconds: float = -7200) -> dict[str, Any]:
     """A Bluesky post an earlier run may or may not have made, with its record key, time and media."""
     return entry(photo, "bluesky", status, seconds=seconds, run_id="interrupted", key=KEY, created_at=CREATED_AT,
-                 media_id="blob-1", reason="Bluesky answered 502")
+                 media_ids=("blob-1",), reason="Bluesky answered 502")
 
 
 POSTED = Settled(posted=True, post=Post(f"at://did:plc:someone/app.bsky.feed.post/{KEY}",
@@ -497,7 +497,7 @@ def test_an_interrupted_post_that_exists_is_recorded_published_before_choosing()
 
     report = run(store, [bluesky])
 
-    assert bluesky.asked == [Attempt(KEY, CREATED_AT, "blob-1")]
+    assert bluesky.asked == [Attempt(KEY, CREATED_AT, ("blob-1",))]
     assert bluesky.calls[:2] == ["prepare", "settle"]
     settled, new = log_of(store).entries
     assert (settled.photo_id, settled.status, settled.run_id) == (items[0].id, PUBLISHED, "interrupted")
@@ -519,7 +519,7 @@ def test_a_dead_runs_claim_settled_as_posted_keeps_the_attempts_time() -> None:
 
     run(store, [bluesky], now=at(3600))
 
-    assert bluesky.asked == [Attempt(KEY, CREATED_AT, "blob-1")]
+    assert bluesky.asked == [Attempt(KEY, CREATED_AT, ("blob-1",))]
     settled = log_of(store).entries[0]
     assert settled.status == PUBLISHED
     assert settled.updated_at == settled.started_at == stamp(-7200)
@@ -538,7 +538,7 @@ def test_an_entry_marked_unknown_a_moment_ago_is_asked_about_only_by_a_later_run
     assert log_of(store).entries[0].status == UNKNOWN
     later = NetworkPublisher(BLUESKY, answers=[POSTED])
     run(store, [later], now=at(3600))
-    assert later.asked == [Attempt(KEY, CREATED_AT, "blob-1")]
+    assert later.asked == [Attempt(KEY, CREATED_AT, ("blob-1",))]
     assert log_of(store).entries[0].status == PUBLISHED
 
 
@@ -549,7 +549,7 @@ def test_a_dead_runs_claim_is_asked_about_by_the_very_next_run() -> None:
 
     run(store, [bluesky])
 
-    assert bluesky.asked == [Attempt(KEY, CREATED_AT, "blob-1")]
+    assert bluesky.asked == [Attempt(KEY, CREATED_AT, ("blob-1",))]
     entry = log_of(store).entries[0]
     assert entry.status == PUBLISHED and entry.updated_at == entry.started_at
 
@@ -563,14 +563,16 @@ def test_an_interrupted_post_that_is_absent_is_posted_again_with_the_same_key_an
     report = run(store, [x, bluesky])
 
     # Bluesky: the interrupted photo again, with the key the entry kept (which keeps it to one post), a fresh
-    # createdAt (so it does not read as backdated) and fresh media.
+    # createdAt (so it does not read as backdated) and fresh media; the entry keeps every media id it used.
     (attempt,) = bluesky.attempts
     assert attempt.key == KEY and attempt.created_at != CREATED_AT and attempt.created_at.endswith("Z")
-    assert bluesky.media == [[bluesky.uploads[0]]] and attempt.media_id == bluesky.uploads[0]
+    assert bluesky.media == [[bluesky.uploads[0]]] and attempt.media_ids == ("blob-1", bluesky.uploads[0])
     assert bluesky.texts == [items[0].title]
     entries = by_network(store)
     (again,) = entries["bluesky"]  # no new photo chosen on Bluesky in this run
-    assert (again.photo_id, again.status, again.run_id, again.key) == (items[0].id, PUBLISHED, "interrupted", KEY)
+    # The run that sent it again holds the entry now: the interrupted run can no longer record over it.
+    assert (again.photo_id, again.status, again.key) == (items[0].id, PUBLISHED, KEY)
+    assert again.run_id != "interrupted" and again.media_ids == ("blob-1", bluesky.uploads[0])
     result = {r.network: r for r in report.results}
     assert result["bluesky"].photo_id == items[0].id and result["bluesky"].post is not None
     assert any("same key" in line for line in result["bluesky"].settled)
@@ -612,7 +614,7 @@ def test_an_interrupted_post_the_network_cannot_tell_about_stays_unknown_with_a_
     later = NetworkPublisher(BLUESKY, answers=[POSTED])
     with pytest.raises(NothingToPublish):
         run(store, [later], now=at(3600))
-    assert later.asked == [Attempt(KEY, CREATED_AT, "blob-1")]
+    assert later.asked == [Attempt(KEY, CREATED_AT, ("blob-1",))]
     assert log_of(store).entries[0].status == PUBLISHED
 
 

@@ -147,7 +147,7 @@ def test_when_every_photo_is_gone_publish_says_to_sync() -> None:
 
 
 def test_more_gone_photos_than_the_bound_fail_the_run() -> None:
-    items = [make_photo(n) for n in range(1, 20)]
+    items = [make_photo(n) for n in range(1, service.MAX_PHOTO_TRIES + 10)]
     store, fetcher = make_store(items), FakeFetcher()
     fetcher.gone = {p.id for p in items}
 

@@ -75,7 +75,7 @@ CREATED_AT = "2025-05-30T12:00:00.000Z"
 
 def interrupted_bluesky(photo: Any, seconds: float = -2 * 86400) -> dict[str, Any]:
     return entry(photo, "bluesky", UNKNOWN, seconds=seconds, run_id="interrupted", key=KEY,
-                 created_at=CREATED_AT, media_id="blob-1", reason="Bluesky answered 502")
+                 created_at=CREATED_AT, media_ids=("blob-1",), reason="Bluesky answered 502")
 
 
 def test_review_second_delivery_of_an_event_whose_run_only_reposted_is_refused() -> None:
@@ -193,7 +193,7 @@ def test_review_one_run_makes_at_most_one_post_on_mastodon() -> None:
     server = MastodonServer(clock=T0.timestamp())
     server.media["m-orig"] = None
     store = make_store(items, [entry(items[0], "mastodon", UNKNOWN, seconds=-600, run_id="dead", key="k-dead",
-                                     created_at="2025-06-01T11:50:00.000Z", media_id="m-orig")])
+                                     created_at="2025-06-01T11:50:00.000Z", media_ids=("m-orig",))])
 
     report = run(store, lambda name: mastodon(server), networks=[MASTODON])
 
@@ -223,7 +223,7 @@ class RacingMastodon(NetworkPublisher):
 def test_review_concurrent_runs_do_not_both_resend_one_mastodon_post() -> None:
     items = photos(4)
     store = make_store(items, [entry(items[0], "mastodon", UNKNOWN, seconds=-600, run_id="dead", key="k-dead",
-                                     created_at="2025-06-01T11:50:00.000Z", media_id="m-orig")])
+                                     created_at="2025-06-01T11:50:00.000Z", media_ids=("m-orig",))])
     b = RacingMastodon()
     a = RacingMastodon(during_settle=lambda: run(store, [b], seed=1))
 
