@@ -183,6 +183,10 @@ class Attempt:
     media_ids: tuple[str, ...] = ()
     account: str | None = None
 
+    def __post_init__(self) -> None:
+        if isinstance(self.media_ids, str):  # a str is a sequence too: one id would read as one per character
+            raise TypeError("Attempt.media_ids is a tuple of media ids, not one id")
+
 
 @dataclass(frozen=True)
 class Settled:

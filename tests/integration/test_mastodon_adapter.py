@@ -905,7 +905,7 @@ def test_a_resend_after_the_answer_was_lost_gets_the_original(
     served.prepare()
     media_id = served.upload_media(photo, "alt")
     started = iso(dt.datetime.now(dt.UTC)) or ""
-    tried = Attempt(served.new_attempt(started).key, started, media_id)
+    tried = Attempt(served.new_attempt(started).key, started, (media_id,))
     fake.inject(MastodonFault("accept_then_unavailable"))
 
     with pytest.raises(PostOutcomeUnknown):
@@ -922,7 +922,7 @@ def test_a_resend_of_a_post_that_never_arrived_posts_it_once(
 ) -> None:
     media_id = served.upload_media(photo, "alt")
     started = iso(dt.datetime.now(dt.UTC)) or ""
-    tried = Attempt(served.new_attempt(started).key, started, media_id)
+    tried = Attempt(served.new_attempt(started).key, started, (media_id,))
     fake.inject(MastodonFault("unavailable"))
 
     with pytest.raises(PostOutcomeUnknown):
@@ -941,14 +941,14 @@ def test_settle_after_the_hour_searches_the_account(
     media_id = served.upload_media(photo, "alt")
     started = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
     fake.clock = lambda: started.timestamp() + 10  # the post was made two hours ago; its key has expired
-    tried = Attempt("0" * 32, iso(started) or "", media_id)
+    tried = Attempt("0" * 32, iso(started) or "", (media_id,))
     fake.inject(MastodonFault("accept_then_unavailable"))
     with pytest.raises(PostOutcomeUnknown):
         served.create_post(TEXT, [media_id], tried)
     posts = len(fake.calls_to("/api/v1/statuses", "POST"))
 
     settled = served.settle(tried, TEXT, iso(started) or "")
-    lost = served.settle(Attempt("1" * 32, iso(started) or "", "12345"), "Another text", iso(started) or "")
+    lost = served.settle(Attempt("1" * 32, iso(started) or "", ("12345",)), "Another text", iso(started) or "")
 
     assert settled.posted is True and settled.post is not None and settled.post.id == fake.statuses[0].id
     assert lost.posted is False
@@ -963,7 +963,7 @@ def test_a_resend_after_the_answer_hung(
     served = MastodonPublisher(url=instance[1], access_token=fake.access_token, timeout=0.3, sleep=lambda s: None)
     media_id = served.upload_media(photo, "alt")
     started = iso(dt.datetime.now(dt.UTC)) or ""
-    tried = Attempt("2" * 32, started, media_id)
+    tried = Attempt("2" * 32, started, (media_id,))
     fake.inject(MastodonFault("accept_then_hang", seconds=3))
 
     with pytest.raises(PostOutcomeUnknown, match=r"lost contact|did not complete"):
@@ -981,7 +981,7 @@ def test_pixelfed_answers_a_resend_with_its_duplicate_key(
     rules = served.prepare()
     media_id = served.upload_media(photo, "x" * 1200)
     started = iso(dt.datetime.now(dt.UTC)) or ""
-    tried = Attempt("3" * 32, started, media_id)
+    tried = Attempt("3" * 32, started, (media_id,))
     fake.inject(MastodonFault("accept_then_unavailable"))
 
     with pytest.raises(PostOutcomeUnknown):
