@@ -148,6 +148,24 @@ def test_a_429_on_the_same_key_resend_leaves_the_entry_unknown(
     assert len(mastodon.statuses) == 1
 
 
+def test_a_failed_upload_on_the_resend_leaves_the_entry_unknown(
+    pierrot: Pierrot, flickr: FlickrFake, mastodon: MastodonFake
+) -> None:
+    photo_id = lost_answer(pierrot, flickr, mastodon)
+    pierrot.pass_time(SOON)
+    mastodon.inject(MastodonFault("unavailable"), path="/api/v2/media")
+
+    second = pierrot("publish", *MASTODON)
+
+    assert second.returncode == 1, second
+    entry = mastodon_entry(pierrot, photo_id)
+    assert entry["status"] == "unknown", f"left {entry['status']}, not unknown: {entry}"
+    assert len(mastodon.calls_to(POSTS)) == 1 and len(mastodon.statuses) == 1
+    # Nothing is running: the next run may settle it, and is not told to wait for a lease.
+    third = pierrot("publish", *MASTODON)
+    assert "another publish is running" not in third.stderr, third
+
+
 @pytest.mark.parametrize("later", [SOON, A_WEEK], ids=["inside-the-key-hour", "a-week-later"])
 def test_an_entry_is_never_settled_against_another_account(
     pierrot: Pierrot, flickr: FlickrFake, mastodon: MastodonFake, later: int
