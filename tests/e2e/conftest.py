@@ -152,6 +152,11 @@ class Pierrot:
                     entry[name] = moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         (self.store / LOG).write_text(json.dumps(doc, indent=1, ensure_ascii=False))
 
+    def pass_time(self, seconds: float) -> None:
+        """Let ``seconds`` pass before the next run: the publish log ages, and so does the Mastodon fake's past."""
+        self.age_log(seconds)
+        self.servers.mastodon.age(seconds)
+
     def snapshot(self) -> dict[str, tuple[bytes, int]]:
         """Every file in the store folder, with its bytes and modification time."""
         if not self.store.exists():

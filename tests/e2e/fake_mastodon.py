@@ -3,8 +3,9 @@
 It answers what pierrot calls: the instance document, media upload with processing (202, then 206 while it
 "works"), statuses with the ``Idempotency-Key`` kept per account for an hour, the credentials check and the
 account's own statuses. Like the fakes in ``servers.py`` it records every call, takes faults for the next
-matching calls, and forgets everything on ``reset()``. ``clock`` is the fake's idea of now (unix time): move it
-on to let idempotency keys expire.
+matching calls, and forgets everything on ``reset()``. ``clock`` is the fake's idea of now (unix time); pierrot
+reads the wall clock, so to let time pass between two runs, ``age()`` the fake's past (with ``Pierrot.age_log``,
+or both at once with ``Pierrot.pass_time``): its keys expire after their hour, its statuses date back.
 """
 
 from __future__ import annotations
@@ -173,6 +174,26 @@ class MastodonFake:
         self.faults.clear()
         for name, value in self._settings.items():  # the limits and modes it was made with
             setattr(self, name, value)
+
+    def age(self, seconds: float) -> None:
+        """Make everything the fake did ``seconds`` older, as if that long had passed (``Pierrot.age_log``'s twin).
+
+        Statuses' ``created_at`` and the times Idempotency-Keys were kept move back, so a key expires once its
+        hour is over and the account's listing dates its statuses as a user would see them then."""
+        with self._lock:
+            for status in self.created:
+                status.created_at -= seconds
+            self.keys = {k: (status_id, kept - seconds) for k, (status_id, kept) in self.keys.items()}
+
+    def statuses_of(self, account: FakeAccount | str) -> list[FakeStatus]:
+        """The statuses one account made (an account or its id), oldest first."""
+        account_id = account if isinstance(account, str) else account.id
+        return [s for s in self.created if s.account_id == account_id]
+
+    @property
+    def account(self) -> FakeAccount:
+        """The account of the access token the fake was made with."""
+        return self.accounts[self.access_token]
 
     def inject(self, fault: MastodonFault, *, path: str = "/api/v1/statuses", times: int = 1) -> None:
         """Apply ``fault`` to the next ``times`` authorised calls to ``path`` (a prefix for /api/v1/media/)."""
@@ -364,8 +385,10 @@ class MastodonFake:
             if key is not None:
                 known = self.keys.get((account.id, key))
                 if known is not None and self.clock() - known[1] < KEY_LIFETIME:
+                    # The repeat is answered before anything else is looked at: its media ids are ignored (left
+                    # unattached), and the answer can be lost like the first one.
                     original = next(s for s in self.created if s.id == known[0])
-                    return _json(self._status_json(original, account))
+                    return self._answer(original, account, fault, stop)
             if len(ids) > MAX_MEDIA:
                 return _json({"error": f"Validation failed: You can't attach more than {MAX_MEDIA} files"}, 422)
             free = [self.media.get(i) for i in ids]
