@@ -351,7 +351,8 @@ def check(app: App, no_x: bool, max_silence: str | None) -> None:
     results = service.run_checks(wiring.build_checks(app.settings, with_x=not no_x, max_silence=silence))
     width = max(len(r.name) for r in results) + 2
     for result in results:
-        mark = _paint("ok  ", fg="green") if result.ok else _paint("FAIL", fg="red", bold=True)
+        mark = (_paint("warn", fg="yellow") if result.warning else _paint("ok  ", fg="green") if result.ok
+                else _paint("FAIL", fg="red", bold=True))
         click.echo(f"{mark} {_clean(result.name):<{width}}{_clean(result.detail)}")
     if not all(r.ok for r in results):
         raise click.exceptions.Exit(EXIT_FAILURE)

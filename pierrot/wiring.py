@@ -181,6 +181,19 @@ def build_checks(
         ("store", store),
     ]
     probes += [(name, network_probe(name)) for name in networks]
+
+    def lease() -> str:
+        longest = service.longest_hold(len(settings.networks), 2 * settings.timeout)
+        covers = (f"{settings.lease_seconds}s, for the longest a publish to {len(settings.networks)} network(s) can "
+                  f"hold its claim with PIERROT_HTTP_TIMEOUT {settings.timeout:g}s ({longest:.0f}s)")
+        if settings.lease_seconds < longest:
+            raise service.CheckWarning(
+                f"PIERROT_PUBLISH_LEASE_SECONDS is {covers}: too short, a run would not post where too little "
+                f"of it is left; set it to at least {longest:.0f}"
+            )
+        return f"PIERROT_PUBLISH_LEASE_SECONDS is {covers}: enough"
+
+    probes.append(("lease", lease))
     if max_silence is not None:
         silence = max_silence
 

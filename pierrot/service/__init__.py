@@ -14,10 +14,12 @@ from pierrot.service.publish import (
     PublishOptions,
     PublishReport,
     SomeNetworksFailed,
+    longest_hold,
     publish,
 )
 from pierrot.service.queries import (
     CheckResult,
+    CheckWarning,
     HistoryItem,
     NetworkStatus,
     Status,
@@ -36,6 +38,7 @@ __all__ = [
     "FUTURE_TOLERANCE_SECONDS",
     "MAX_PHOTO_TRIES",
     "CheckResult",
+    "CheckWarning",
     "HistoryItem",
     "NetworkOptions",
     "NetworkResult",
@@ -49,6 +52,7 @@ __all__ = [
     "check_flickr",
     "check_silence",
     "history",
+    "longest_hold",
     "publish",
     "resolve",
     "run_checks",

@@ -953,6 +953,11 @@ class _Run:
             return read_log(self.store), False
 
 
+def longest_hold(networks: int, answer_seconds: float) -> float:
+    """The longest a run can hold its claim (post and record on each network in turn): what the lease must cover."""
+    return networks * (POST_ANSWERS * answer_seconds + RECORD_SECONDS)
+
+
 def _attempt(entry: LogEntry) -> Attempt:
     """What the network needs to make or find the entry's post exactly once."""
     return Attempt(entry.key or "", entry.created_at or entry.started_at, entry.media_ids, entry.account)

@@ -232,6 +232,11 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+    warning: bool = False
+
+
+class CheckWarning(Exception):
+    """What a probe raises for something that works but deserves a look: a warning line, not a failure."""
 
 
 def run_checks(probes: list[tuple[str, Callable[[], str]]]) -> list[CheckResult]:
@@ -240,6 +245,8 @@ def run_checks(probes: list[tuple[str, Callable[[], str]]]) -> list[CheckResult]
     for name, probe in probes:
         try:
             results.append(CheckResult(name, True, probe()))
+        except CheckWarning as exc:
+            results.append(CheckResult(name, True, str(exc), warning=True))
         except PierrotError as exc:
             results.append(CheckResult(name, False, str(exc)))
     return results

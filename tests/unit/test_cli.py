@@ -618,3 +618,18 @@ def test_quiet_still_shows_a_logged_warning_escaped(world: World, monkeypatch: p
     assert result.exit_code == 0 and result.stdout == ""
     assert "odd answer: \\x1b[2J" in result.stderr
     assert_inert(result.stderr)
+
+
+def test_check_warns_when_the_lease_is_shorter_than_the_longest_run(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("sync")
+    enough = run("check")
+    assert enough.exit_code == 0 and "lease" in enough.stdout
+    assert not [line for line in enough.stdout.splitlines() if line.startswith("warn")]
+    monkeypatch.setenv("PIERROT_HTTP_TIMEOUT", "120")
+    monkeypatch.setenv("PIERROT_PUBLISH_LEASE_SECONDS", "300")
+    short = run("check")
+    assert short.exit_code == 0, "a warning, not a failure"
+    (line,) = [line for line in short.stdout.splitlines() if line.startswith("warn")]
+    assert "PIERROT_PUBLISH_LEASE_SECONDS" in line and "at least 510" in line

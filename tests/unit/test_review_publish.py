@@ -282,7 +282,7 @@ def test_review_mastodon_search_that_does_not_reach_the_attempt_cannot_tell() ->
     publisher = mastodon(server)
     publisher.prepare()
 
-    settled = publisher.settle(Attempt("k-old", "2025-06-01T09:00:00.000Z", "m-orig"), "Photo 1", stamp(-3 * 3600))
+    settled = publisher.settle(Attempt("k-old", "2025-06-01T09:00:00.000Z", ("m-orig",)), "Photo 1", stamp(-3 * 3600))
 
     assert settled.posted is not False, settled.reason  # it was posted: False makes the photo eligible again
 
