@@ -247,6 +247,7 @@ class MastodonPublisher(Publisher):
         self._token = access_token
         self._visibility = visibility
         self._searched_back = False  # whether the last search read back past the attempt (or the whole listing)
+        self._searched = 0  # how many statuses the last search read
         self._timeout = timeout
         self._session = session or ApiSession(timeout, user_agent=USER_AGENT)
         self._sleep = sleep
@@ -429,7 +430,7 @@ class MastodonPublisher(Publisher):
         return Settled(
             posted=False,
             reason=(
-                f"none of the account's latest {STATUSES_PAGE * STATUSES_PAGES} statuses on {self.rules.display} "
+                f"no status of the account on {self.rules.display} since the attempt ({self._searched} read) "
                 f"has {what} or this text"
             ),
         )
@@ -442,6 +443,7 @@ class MastodonPublisher(Publisher):
         same_text: Post | None = None
         max_id: str | None = None
         self._searched_back = False
+        self._searched = 0
         # A token without read:statuses is refused the list (403); the public can read public and unlisted posts.
         anonymous = False
         for _ in range(STATUSES_PAGES):
@@ -461,6 +463,7 @@ class MastodonPublisher(Publisher):
             if not isinstance(page, list):
                 raise PublishError(f"{self.rules.display} answered the list of statuses with something else")
             statuses = [s for s in page if isinstance(s, dict)]
+            self._searched += len(statuses)
             for status in statuses:
                 if not _media_ids(status).isdisjoint(attempt.media_ids):
                     return self._post_from(status)

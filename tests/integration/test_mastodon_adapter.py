@@ -686,7 +686,7 @@ def test_the_same_text_posted_before_the_attempt_is_not_taken_for_it(mocked: res
     settled = publisher().settle(attempt(), TEXT, iso_at(started))
 
     assert settled.posted is False
-    assert "latest 80 statuses" in settled.reason
+    assert "no status of the account on Mastodon since the attempt (1 read)" in settled.reason
 
 
 def test_settle_after_the_hour_reads_at_most_two_pages(mocked: responses.RequestsMock) -> None:
