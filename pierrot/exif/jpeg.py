@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -11,12 +12,14 @@ from pierrot.exif.tiff import clean_tiff
 
 SOI, EOI, SOS = 0xD8, 0xD9, 0xDA
 APP0, APP1, APP2, APP14 = 0xE0, 0xE1, 0xE2, 0xEE
-# Markers without a length: TEM and the restart markers.
-STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD8)})
+# Markers without a length, TEM and the restart markers, mean nothing outside a scan: runs of them are skipped at
+# once (a file made of them must not cost a Python step each).
+STANDALONE_RUN = re.compile(rb"(?:\xff+[\x01\xd0-\xd7])+")
 # Start-of-frame markers (all but DHT 0xC4, JPG 0xC8 and DAC 0xCC in 0xC0-0xCF) hold the pixel size.
 SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-# What a decoder needs: frames, Huffman and arithmetic tables, quantisation, restart interval, line count.
-DECODING_MARKERS = SOF_MARKERS | {0xC4, 0xCC, 0xDB, 0xDD, 0xDC, SOS}
+# What a decoder needs: frames, Huffman and arithmetic tables, quantisation, restart interval, line count, and the
+# hierarchical mode's DHP and EXP.
+DECODING_MARKERS = SOF_MARKERS | {0xC4, 0xCC, 0xDB, 0xDD, 0xDC, 0xDE, 0xDF, SOS}
 EXIF_HEADER = b"Exif\x00"  # then one pad byte (normally NUL) before the TIFF header
 ICC_HEADER = b"ICC_PROFILE\x00"
 ADOBE_HEADER = b"Adobe"  # APP14: tells a decoder whether the colour channels are transformed
@@ -25,7 +28,7 @@ JFIF_HEADER = b"JFIF\x00"
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """A run of a JPEG file: a marker alone, a marker segment, entropy-coded data, or what cannot be read."""
+    """A run of a JPEG file: SOI or EOI, a marker segment, entropy-coded data, or what cannot be read."""
 
     kind: Literal["marker", "segment", "scan", "rest"]
     start: int  # includes any 0xFF fill bytes before the marker
@@ -40,6 +43,10 @@ def pieces(data: bytes) -> Iterator[Piece]:
     yield Piece("marker", 0, 2, SOI)
     position = 2
     while position < size:
+        run = STANDALONE_RUN.match(data, position)
+        if run:
+            position = run.end()
+            continue
         cursor = position
         while cursor < size and data[cursor] == 0xFF:
             cursor += 1
@@ -50,10 +57,6 @@ def pieces(data: bytes) -> Iterator[Piece]:
             yield Piece("marker", position, cursor + 1, marker)
             position = cursor + 1
             break
-        if marker in STANDALONE_MARKERS:
-            yield Piece("marker", position, cursor + 1, marker)
-            position = cursor + 1
-            continue
         if marker in (0x00, SOI) or cursor + 3 > size:
             break
         end = cursor + 1 + int.from_bytes(data[cursor + 1 : cursor + 3], "big")
@@ -114,8 +117,10 @@ def clean(data: bytes) -> bytes:
             tiff = clean_tiff(body[6:])
             if tiff is not None and len(tiff) + 8 <= 0xFFFF:
                 kept.append(_segment(APP1, b"Exif\x00\x00" + tiff))
-        elif (marker == APP2 and body.startswith(ICC_HEADER)) or (marker == APP14 and body.startswith(ADOBE_HEADER)):
-            kept.append(_segment(marker, body))
+        elif marker == APP2 and body.startswith(ICC_HEADER):
+            kept.append(whole)
+        elif marker == APP14 and body.startswith(ADOBE_HEADER) and len(body) >= 12:
+            kept.append(_segment(APP14, body[:12]))  # version, flags and transform: its whole defined length
     if not (frame and scan and ended):
         raise ImageRefused("a JPEG without a frame, a scan or its end")
     return b"".join(kept)

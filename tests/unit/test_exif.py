@@ -367,6 +367,12 @@ def test_a_jfif_thumbnail_goes_and_the_density_stays() -> None:
     assert strip_location(original) == b"\xff\xd8" + segment(0xE0, JFIF) + IMAGE_HEADERS + SCAN
 
 
+def test_markers_that_mean_nothing_outside_a_scan_go_and_the_adobe_segment_keeps_its_defined_length() -> None:
+    bare = b"\xff\xd8" + IMAGE_HEADERS + SCAN
+    original = bare[:2] + b"\xff\x01\xff\xff\xd0" * 1000 + segment(0xEE, ADOBE + b"Paris") + bare[2:]
+    assert strip_location(original) == bare[:2] + segment(0xEE, ADOBE) + bare[2:]
+
+
 def test_metadata_between_progressive_scans_goes_too() -> None:
     # Entropy-coded data with a stuffed 0xFF, a restart marker, and a fill byte before the next marker.
     first_scan = segment(0xDA, b"\x01\x01\x00\x00\x00\x00") + b"\x12\xff\x00\x34\xff\xd0\x56\xff"
