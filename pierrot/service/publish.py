@@ -1062,7 +1062,10 @@ def _checked(image: FetchedImage, *, strip: bool) -> FetchedImage:
     from pierrot import exif
 
     data = image.path.read_bytes()
-    clean = exif.strip_location(data) if strip else data
+    try:
+        clean = exif.strip_location(data) if strip else data
+    except exif.ImageRefused as exc:
+        raise SizeUnavailable(f"not usable: {exc}") from None
     size = exif.display_size(clean)
     if size is None:
         raise SizeUnavailable("not a readable image" + (" once its location was removed" if strip else ""))

@@ -54,32 +54,24 @@ TINY_JPEG = base64.b64decode(
     "uRp0rO6hWnWO1UisZVuFi4GFeyEpmGepa5S5SWVPuciFKRFLgSrwetnyPIB+Vb4N9mKhQMzo5po9XLdDs9d6ZVix2VEhiL9kuNPxw2gEKcDQ"
     "/rs8AuA8VAe0vdl7VOYn+27flGAUgmITjbhSmCg3BYlyeWDkMolvw4KOp1KM6iCNvngZHwetf//Z"
 )
-JFIF_END = 20  # SOI (2 bytes) + APP0 marker (2) + APP0 length (16): comments go after the JFIF header
+JFIF_END = 20  # SOI (2 bytes) + APP0 marker (2) + APP0 length (16): the Exif segment goes after the JFIF header
 TAG = re.compile(rb"pierrot-e2e photo=([0-9A-Za-z_-]+) size=([0-9a-z]+)")
 
 
 def jpeg(nbytes: int = 0, tag: bytes = b"", size: tuple[int, int] | None = None, exif: bytes = b"") -> bytes:
-    """A valid JPEG of at least ``nbytes`` (exactly, unless within 3 bytes of the base), ``tag`` in a COM segment.
+    """A valid JPEG of at least ``nbytes`` (exactly, when larger than the base), ``tag`` at the end of its scan.
 
-    With ``size`` its frame header claims those pixel dimensions (width, height), as a real rendition's would:
-    pierrot reads an image's real size from there. ``exif`` is an APP1 segment (see ``gps_exif``) put first."""
-    segments = [exif] if exif else []
-    segments += [_comment(tag)] if tag else []
-    remaining = nbytes - len(TINY_JPEG) - sum(len(s) for s in segments)
-    while remaining > 0:
-        payload = max(0, min(65533, remaining - 4))
-        segments.append(_comment(b"\0" * payload))
-        remaining -= payload + 4
+    The tag and the padding go inside the entropy-coded data, before EOI: pierrot keeps that byte for byte, where
+    it drops comments and every other segment it does not know. With ``size`` its frame header claims those pixel
+    dimensions (width, height), as a real rendition's would: pierrot reads an image's real size from there.
+    ``exif`` is an APP1 segment (see ``gps_exif``) put after the JFIF header."""
     base = TINY_JPEG
     if size is not None:
         sof = base.index(b"\xff\xc0")
         width, height = size
         base = base[: sof + 5] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + base[sof + 9 :]
-    return base[:JFIF_END] + b"".join(segments) + base[JFIF_END:]
-
-
-def _comment(payload: bytes) -> bytes:
-    return b"\xff\xfe" + (len(payload) + 2).to_bytes(2, "big") + payload
+    padding = b"\0" * max(0, nbytes - len(base) - len(exif) - len(tag))
+    return base[:JFIF_END] + exif + base[JFIF_END:-2] + tag + padding + base[-2:]
 
 
 # Where the camera was, as a GPS IFD stores it (rationals): 48° 51' 29.6471" N, 2° 17' 40.1234" E.

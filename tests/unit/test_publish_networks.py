@@ -34,6 +34,7 @@ from pierrot.errors import (
     ConfigError,
     DuplicateEvent,
     DuplicatePost,
+    ImageError,
     NothingToPublish,
     PierrotError,
     PostOutcomeUnknown,
@@ -785,6 +786,18 @@ def test_keep_location_sends_the_location_to_every_network() -> None:
     for publisher in publishers:
         (upload,) = publisher.images
         assert has_location(upload[1]), publisher.rules.name
+
+
+def test_an_image_that_cannot_be_cleaned_safely_is_sent_to_no_network() -> None:
+    store = make_store(photos(1))
+    fetcher = ShapedFetcher()
+    fetcher.image = gps_jpeg()[:-2]  # cut before its end: what follows its scan cannot be told apart from it
+    publishers = three()
+
+    with pytest.raises(ImageError, match="not usable: a JPEG without a frame, a scan or its end"):
+        run(store, list(publishers), fetcher=fetcher)
+
+    assert all(publisher.images == [] for publisher in publishers)
 
 
 def test_the_downloaded_files_are_gone_after_a_run_of_several_networks() -> None:
