@@ -119,7 +119,6 @@ def publish_options(settings: Settings, **run: Any) -> PublishOptions:
         prefer=settings.prefer,
         min_interval=settings.min_interval,
         repost_after=settings.repost_after,
-        answer_seconds=2 * settings.timeout,
         **run,
     )
 
@@ -188,8 +187,8 @@ def build_checks(
                   f"hold its claim with PIERROT_HTTP_TIMEOUT {settings.timeout:g}s ({longest:.0f}s)")
         if settings.lease_seconds < longest:
             raise service.CheckWarning(
-                f"PIERROT_PUBLISH_LEASE_SECONDS is {covers}: too short, a run would not post where too little "
-                f"of it is left; set it to at least {longest:.0f}"
+                f"PIERROT_PUBLISH_LEASE_SECONDS is {covers}: too short, a slow run can outlive its claim "
+                f"(another run then settles it, and that network fails); set it to at least {longest:.0f}"
             )
         return f"PIERROT_PUBLISH_LEASE_SECONDS is {covers}: enough"
 

@@ -138,8 +138,6 @@ class PublishOptions:
     min_interval: dt.timedelta | None = None
     repost_after: dt.timedelta | None = None
     jitter: dt.timedelta | None = None
-    # The longest one answer of a network may take (twice PIERROT_HTTP_TIMEOUT): what posting is budgeted.
-    answer_seconds: float = 60.0
 
     def template_for(self, network: NetworkOptions) -> str:
         return network.template or self.template
@@ -838,9 +836,9 @@ class _Run:
         attempt = _attempt(entry)
         media_ids = list(entry.media_ids[-1:])  # this attempt's upload; an earlier one may be attached already
         undecided = UNKNOWN if resumed and not absent else FAILED
-        if not self._time_to_post(state, entry):
-            reason = ("not attempted: too little of the run's lease was left to post and record the outcome "
-                      f"({self.options.lease_seconds}s)")
+        if not self._still_held(state, entry):
+            reason = (f"not attempted: the run's lease ({self.options.lease_seconds}s) ran out before it could post, "
+                      "and another run may have taken the entry")
             state, _ = self._outcome(state, entry, status=undecided, reason=reason)
             self._fail(name, PublishError(
                 f"{rules.display}: photo {photo.id} {reason}; raise PIERROT_PUBLISH_LEASE_SECONDS (`pierrot check` "
@@ -920,14 +918,11 @@ class _Run:
                                  text=text, posted=post)
         return state
 
-    def _time_to_post(self, state: LogState, entry: LogEntry) -> bool:
-        """Whether the entry's lease leaves time to post and to record the outcome before another run may take it."""
+    def _still_held(self, state: LogState, entry: LogEntry) -> bool:
+        """Whether the entry's lease still runs: past it, another run may mark the claim unknown and settle it."""
         current = _find(state.log, entry) or entry
         touched = parse_iso(current.updated_at)
-        if touched is None:
-            return True
-        left = (touched - self.now()).total_seconds() + self.options.lease_seconds
-        return left >= POST_ANSWERS * self.options.answer_seconds + RECORD_SECONDS
+        return touched is None or (self.now() - touched).total_seconds() < self.options.lease_seconds
 
     def _outcome(
         self, state: LogState, entry: LogEntry, *, status: str, posted: Post | None = None, **changes: Any

@@ -206,12 +206,18 @@ def test_a_run_that_outlived_its_lease_does_not_write_over_the_unknown_another_r
     assert (kept.status, kept.reason) == (UNKNOWN, "a publish never finished")
 
 
-def test_a_run_does_not_post_when_its_lease_leaves_no_time_to_record_the_outcome() -> None:
+def test_a_run_does_not_post_once_its_lease_has_run_out() -> None:
     store = make_store(photos(2))
     mastodon = Account(MASTODON)
+    moment = [at(0)()]
 
-    with pytest.raises(PierrotError, match="PIERROT_PUBLISH_LEASE_SECONDS"):
-        run(store, [mastodon], lease_seconds=100, answer_seconds=60)
+    def slow_claim(name: str, doc: Any) -> None:
+        if name == LOG_DOCUMENT and any(e["status"] == PENDING for e in doc["entries"]):
+            moment[0] += dt.timedelta(seconds=200)  # the claim's write took longer than the whole lease
+
+    store.before_write = slow_claim
+    with pytest.raises(PierrotError, match="lease"):
+        run(store, [mastodon], lease_seconds=100, now=lambda: moment[0])
 
     assert mastodon.accepted == []
     (made,) = log_of(store).entries
@@ -235,7 +241,7 @@ def test_recording_after_a_post_gives_up_within_the_lease_when_the_store_is_down
 
     store.before_write = down_after_the_claim
     with pytest.raises(StoreError, match="never posted twice"):
-        run(store, [mastodon], lease_seconds=300, answer_seconds=10, now=lambda: moment[0], sleep=sleep)
+        run(store, [mastodon], lease_seconds=300, now=lambda: moment[0], sleep=sleep)
 
     assert mastodon.accepted  # it was posted; the entry stays pending and a later run settles it
     assert moment[0] - at(0)() <= dt.timedelta(seconds=300 + 100)  # the last write started within the lease

@@ -435,7 +435,7 @@ def test_the_lease_is_configurable() -> None:
     items = photos(2)
     store = make_store(items, [log_entry(items[0], PENDING, seconds=-120)])
 
-    publish(store, FakePublisher(), lease_seconds=60, answer_seconds=10)
+    publish(store, FakePublisher(), lease_seconds=60)
 
     assert statuses(store)[items[0].id] == UNKNOWN
 
