@@ -1,0 +1,174 @@
+"""Every call pierrot makes ends within twice PIERROT_HTTP_TIMEOUT, however a server trickles or withholds its bytes.
+
+Real sockets on 127.0.0.1: the timeout bounds each read, so only a deadline on the whole exchange (the request
+sent, the status line, the headers and the body read) ends a server that sends a byte just often enough."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import ssl
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pierrot.bluesky import BlueskyPublisher
+from pierrot.errors import FlickrError, PostOutcomeUnknown, PublishError
+from pierrot.flickr import FlickrPhotoSource
+from pierrot.mastodon import MastodonPublisher
+from pierrot.ports import FetchedImage
+from pierrot.x import XPublisher
+from tests.integration.faulty_http import FaultyServer, read_slowly, trickle, trickle_head
+
+TIMEOUT = 0.5
+DEADLINE = r"the answer did not complete within 1 s"
+LIMITS = rf"^could not reach Mastodon to read the instance's limits: {DEADLINE}$"
+# Twice the timeout, and room for a loaded machine: without the deadline these calls take 8 s.
+BOUND = 2 * TIMEOUT + 1.5
+
+
+def took(started: float, what: str) -> float:
+    elapsed = time.monotonic() - started
+    print(f"{what}: {elapsed:.2f} s")
+    return elapsed
+
+
+def x(origin: str) -> XPublisher:
+    credentials = {"api_key": "api-key", "api_secret": "api-secret", "access_token": "access-token",
+                   "access_token_secret": "access-token-secret"}  # fmt: skip
+    return XPublisher(**credentials, api_url=origin, timeout=TIMEOUT)
+
+
+def bluesky(origin: str) -> BlueskyPublisher:
+    return BlueskyPublisher(handle="pierrot.example", app_password="app-password", service=origin, timeout=TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, Path]:
+    """A server context for https://127.0.0.1 and the certificate to trust, made for this run."""
+    pytest.importorskip("cryptography")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .add_extension(x509.KeyUsage(True, False, False, False, False, True, False, False, False), True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), False)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context, cert_path
+
+
+@pytest.fixture
+def trusted(tls: tuple[ssl.SSLContext, Path], monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """The server context, with its certificate trusted by every requests session of the test."""
+    context, cert_path = tls
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert_path))
+    return context
+
+
+# ---- headers trickled a byte at a time: every kind of call ----------------------------------------------------
+
+
+def test_a_mastodon_instance_read_ends_at_the_deadline() -> None:
+    with FaultyServer(trickle_head()) as server:
+        started = time.monotonic()
+        with pytest.raises(PublishError, match=LIMITS):
+            MastodonPublisher(url=server.origin, access_token="token", timeout=TIMEOUT).prepare()
+
+        assert took(started, "Mastodon prepare, trickled headers") <= BOUND
+
+
+def test_a_bluesky_login_ends_at_the_deadline() -> None:
+    with FaultyServer(trickle_head()) as server:
+        started = time.monotonic()
+        with pytest.raises(PublishError, match=rf"^could not reach Bluesky to log in: {DEADLINE}$"):
+            bluesky(server.origin).prepare()
+
+        assert took(started, "Bluesky login, trickled headers") <= BOUND
+
+
+def test_an_x_post_ends_at_the_deadline_with_its_outcome_unknown() -> None:
+    with FaultyServer(trickle_head()) as server:
+        started = time.monotonic()
+        # The request was sent whole: X may have posted it.
+        with pytest.raises(PostOutcomeUnknown, match=rf"^lost contact with X while posting: {DEADLINE}$"):
+            x(server.origin).create_post("text", ["1"])
+
+        assert took(started, "X post, trickled headers") <= BOUND
+
+
+def test_a_flickr_call_ends_at_the_deadline() -> None:
+    with FaultyServer(trickle_head()) as server:
+        flickr = FlickrPhotoSource("key", "secret", api_url=server.origin + "/services/rest/", timeout=TIMEOUT)
+        started = time.monotonic()
+        with pytest.raises(FlickrError, match=rf"^Flickr is not answering \({DEADLINE}\) after 1 try"):
+            flickr.summary("12345678@N00")
+
+        assert took(started, "Flickr call, trickled headers") <= BOUND
+
+
+def test_a_bluesky_login_over_tls_ends_at_the_deadline(trusted: ssl.SSLContext) -> None:
+    with FaultyServer(trickle_head(), tls=trusted) as server:
+        started = time.monotonic()
+        with pytest.raises(PublishError, match=rf"^could not reach Bluesky to log in: {DEADLINE}$"):
+            bluesky(server.origin).prepare()
+
+        assert took(started, "Bluesky login over TLS, trickled headers") <= BOUND
+
+
+# ---- the body trickled, an answer that stops, an upload taken slowly -------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["http", "https"])
+def test_a_trickled_answer_ends_at_the_deadline(kind: str, request: pytest.FixtureRequest) -> None:
+    tls = request.getfixturevalue("trusted") if kind == "https" else None
+    with FaultyServer(trickle(seconds=8, interval=0.2), tls=tls) as server:
+        started = time.monotonic()
+        with pytest.raises(PublishError, match=LIMITS):
+            MastodonPublisher(url=server.origin, access_token="token", timeout=TIMEOUT).prepare()
+
+        assert took(started, f"Mastodon prepare, trickled body ({kind})") <= BOUND
+
+
+@pytest.mark.parametrize("kind", ["http", "https"])
+@pytest.mark.parametrize("reader", [read_slowly(), None], ids=["read-slowly", "never-read"])
+def test_an_upload_the_server_takes_slowly_ends_at_the_deadline(
+    kind: str, reader: Callable[..., None] | None, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    tls = request.getfixturevalue("trusted") if kind == "https" else None
+    path = tmp_path / "large.jpg"
+    path.write_bytes(b"\xff\xd8\xff\xe0" + bytes(8 * 1024 * 1024))
+    image = FetchedImage(path, "k", 4000, 3000, path.stat().st_size, "image/jpeg")
+    behaviour: Any = reader or (lambda conn, stop: stop.wait(10))
+    with FaultyServer(behaviour, reads_request=False, tls=tls) as server:
+        started = time.monotonic()
+        with pytest.raises(PublishError, match=r"^could not reach X to upload the image: "):
+            x(server.origin).upload_media(image)
+
+        assert took(started, f"X upload of 8 MB, server {request.node.callspec.id}") <= BOUND
