@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 
 from pierrot.bluesky import BlueskyPublisher
-from pierrot.errors import FlickrError, PostOutcomeUnknown, PublishError
+from pierrot.domain import Photo, Size
+from pierrot.errors import FlickrError, PostOutcomeUnknown, PublishError, SizeUnavailable
 from pierrot.flickr import FlickrPhotoSource
+from pierrot.images import HttpImageFetcher
 from pierrot.mastodon import MastodonPublisher
 from pierrot.ports import FetchedImage
 from pierrot.x import XPublisher
-from tests.integration.faulty_http import FaultyServer, read_slowly, trickle, trickle_head
+from tests.integration.faulty_http import FaultyServer, read_slowly, stall_after_head, trickle, trickle_head
 
 TIMEOUT = 0.5
 DEADLINE = r"the answer did not complete within 1 s"
@@ -44,6 +46,11 @@ def x(origin: str) -> XPublisher:
 
 def bluesky(origin: str) -> BlueskyPublisher:
     return BlueskyPublisher(handle="pierrot.example", app_password="app-password", service=origin, timeout=TIMEOUT)
+
+
+def image_on(origin: str) -> tuple[Photo, Size]:
+    size = Size("k", f"{origin}/52345678901_0a1b2c3d4e_k.jpg", 2048, 1365)
+    return Photo(id="52345678901", title="Harbour at dusk", sizes=(size,)), size
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +140,17 @@ def test_a_flickr_call_ends_at_the_deadline() -> None:
         assert took(started, "Flickr call, trickled headers") <= BOUND
 
 
+def test_an_image_download_ends_at_the_deadline(tmp_path: Path) -> None:
+    with FaultyServer(trickle_head()) as server:
+        photo, size = image_on(server.origin)
+        started = time.monotonic()
+        with pytest.raises(SizeUnavailable, match=rf"^{DEADLINE}$"):
+            HttpImageFetcher(extra_hosts=[server.origin], timeout=TIMEOUT).fetch_size(photo, size, tmp_path, 10**7)
+
+        assert took(started, "image download, trickled headers") <= BOUND
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_bluesky_login_over_tls_ends_at_the_deadline(trusted: ssl.SSLContext) -> None:
     with FaultyServer(trickle_head(), tls=trusted) as server:
         started = time.monotonic()
@@ -154,6 +172,16 @@ def test_a_trickled_answer_ends_at_the_deadline(kind: str, request: pytest.Fixtu
             MastodonPublisher(url=server.origin, access_token="token", timeout=TIMEOUT).prepare()
 
         assert took(started, f"Mastodon prepare, trickled body ({kind})") <= BOUND
+
+
+def test_an_image_whose_answer_stops_ends_within_the_timeout(tmp_path: Path) -> None:
+    with FaultyServer(stall_after_head) as server:
+        photo, size = image_on(server.origin)
+        started = time.monotonic()
+        with pytest.raises(SizeUnavailable, match=r"^no answer within 0\.5 s$"):
+            HttpImageFetcher(extra_hosts=[server.origin], timeout=TIMEOUT).fetch_size(photo, size, tmp_path, 10**7)
+
+        assert took(started, "image download, answer stopped") <= BOUND
 
 
 @pytest.mark.parametrize("kind", ["http", "https"])
