@@ -40,6 +40,7 @@ MAX_ANSWER_BYTES = 32 * 1024 * 1024
 # bounds each socket read, so a status line, headers or body trickled a byte at a time would never trip it.
 DEADLINE_FACTOR = 2.0
 CHUNK = 64 * 1024
+SEND_GRACE = 1.0
 LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 PRINTABLE_HOST = re.compile(r"[A-Za-z0-9.:\[\]-]{1,253}")
 
@@ -75,7 +76,8 @@ class AnswerTooSlow(requests.Timeout):
 class _Exchange:
     """One request and its answer: the socket it uses, cut when the deadline passes."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float) -> None:
+        self.ends = time.monotonic() + seconds
         self._lock = threading.Lock()
         self._sock: Any = None
         self._expired = False
@@ -127,13 +129,22 @@ def _watch(sock: Any) -> None:
         exchange.watch(sock)
 
 
+def _allow_sending(sock: Any) -> None:
+    """Let the request be sent until the deadline: the timeout bounds a whole send (sendall, a TLS write), so a
+    body that takes longer than the timeout to upload would fail however much time the deadline gives it."""
+    exchange = _exchange.get()
+    if exchange is not None and sock is not None:
+        # The timer cuts the socket at the deadline; the grace only matters if it could not.
+        sock.settimeout(max(0.0, exchange.ends - time.monotonic()) + SEND_GRACE)
+
+
 @contextlib.contextmanager
 def answer_deadline(seconds: float) -> Iterator[None]:
     """Requests made inside, through a session with DeadlineAdapter, end within ``seconds`` with AnswerTooSlow.
 
     The request sent, the status line, the headers and the body read: all of it. A timer cuts the connection when
     the time is up, so a failure that follows is reported as the deadline it is, not as a lost connection."""
-    exchange = _Exchange()
+    exchange = _Exchange(seconds)
     token = _exchange.set(exchange)
     timer = threading.Timer(max(0.0, seconds), exchange.expire)
     timer.daemon = True
@@ -159,6 +170,10 @@ class _WatchedHTTPConnection(HTTPConnection):
         _watch(self.sock)  # a connection kept alive from an earlier call; a new one is watched once connected
         super().request(*args, **kwargs)
 
+    def send(self, data: Any) -> None:
+        _allow_sending(self.sock)  # getresponse sets the read timeout back
+        super().send(data)
+
 
 class _WatchedHTTPSConnection(HTTPSConnection):
     def connect(self) -> None:
@@ -168,6 +183,10 @@ class _WatchedHTTPSConnection(HTTPSConnection):
     def request(self, *args: Any, **kwargs: Any) -> None:
         _watch(self.sock)
         super().request(*args, **kwargs)
+
+    def send(self, data: Any) -> None:
+        _allow_sending(self.sock)  # getresponse sets the read timeout back
+        super().send(data)
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):

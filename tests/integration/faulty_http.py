@@ -17,15 +17,21 @@ class FaultyServer:
     """Answers every connection with ``behaviour`` (after reading the request), until the block ends.
 
     ``reads_request=False`` hands the connection over unread: a server that takes an upload slowly or not at all.
-    ``tls`` serves https with that context."""
+    ``tls`` serves https with that context; ``receive_buffer`` shrinks the kernel's buffer of each connection, so
+    that what the server has not read stays with the client."""
 
-    def __init__(self, behaviour: Behaviour, *, reads_request: bool = True, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, behaviour: Behaviour, *, reads_request: bool = True, tls: ssl.SSLContext | None = None,
+                 receive_buffer: int | None = None) -> None:  # fmt: skip
         self.behaviour = behaviour
         self.reads_request = reads_request
         self.tls = tls
         self.connections = 0
         self._stop = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.socket()
+        if receive_buffer is not None:
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)  # before listen: inherited
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen()
         self._listener.settimeout(0.05)
         self._threads: list[threading.Thread] = []
 

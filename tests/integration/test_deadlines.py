@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from urllib3.connection import HTTPConnection
 
+from pierrot.api_session import ApiSession, DeadlineAdapter
 from pierrot.bluesky import BlueskyPublisher
 from pierrot.domain import Photo, Size
 from pierrot.errors import FlickrError, PostOutcomeUnknown, PublishError, SizeUnavailable
@@ -196,7 +201,42 @@ def test_an_upload_the_server_takes_slowly_ends_at_the_deadline(
     behaviour: Any = reader or (lambda conn, stop: stop.wait(10))
     with FaultyServer(behaviour, reads_request=False, tls=tls) as server:
         started = time.monotonic()
-        with pytest.raises(PublishError, match=r"^could not reach X to upload the image: "):
+        with pytest.raises(PublishError, match=rf"^could not reach X to upload the image: {DEADLINE}$"):
             x(server.origin).upload_media(image)
 
         assert took(started, f"X upload of 8 MB, server {request.node.callspec.id}") <= BOUND
+
+
+class _SmallSendBuffer(DeadlineAdapter):
+    """A client socket that holds little of what the server has not read yet, as on a slow uplink."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        small = (socket.SOL_SOCKET, socket.SO_SNDBUF, 16 * 1024)
+        kwargs["socket_options"] = [*HTTPConnection.default_socket_options, small]
+        super().init_poolmanager(*args, **kwargs)
+
+
+def test_an_upload_may_take_longer_than_the_timeout_within_its_deadline(tmp_path: Path) -> None:
+    """Mastodon allows an upload 256 KB/s beyond the usual deadline: sending it no longer stops at the timeout."""
+    path = tmp_path / "large.jpg"
+    path.write_bytes(b"\xff\xd8\xff\xe0" + bytes(400_000))
+    image = FetchedImage(path, "k", 2000, 1500, path.stat().st_size, "image/jpeg")
+    session = ApiSession(TIMEOUT, user_agent="pierrot-test")
+    session.mount("http://", _SmallSendBuffer())
+
+    def take_it_slowly_then_answer(conn: socket.socket, stop: threading.Event) -> None:
+        received = b""
+        while not received.endswith(b"--\r\n") and not stop.wait(0.05):
+            received += conn.recv(64 * 1024)
+        answer = json.dumps({"id": "109", "type": "image", "url": "https://files.example/1.jpg"}).encode()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                     % (len(answer), answer))  # fmt: skip
+
+    with FaultyServer(take_it_slowly_then_answer, reads_request=False, receive_buffer=16 * 1024) as server:
+        mastodon = MastodonPublisher(url=server.origin, access_token="token", timeout=TIMEOUT, session=session)
+        started = time.monotonic()
+        media_id = mastodon.upload_media(image, None)
+
+        # Sending took longer than the timeout; the deadline, 2·T + 400 KB at 256 KB/s, is 2.5 s.
+        assert TIMEOUT < took(started, "Mastodon upload of 400 KB, read slowly") <= 2.6
+    assert media_id == "109"
