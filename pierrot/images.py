@@ -17,7 +17,7 @@ import requests
 from urllib3.util import parse_url
 
 from pierrot import __version__
-from pierrot.api_session import DEADLINE_FACTOR, AnswerTooSlow, read_chunks
+from pierrot.api_session import DEADLINE_FACTOR, AnswerTooSlow, answer_deadline, mount_deadlines, read_chunks
 from pierrot.domain import Photo, Size
 from pierrot.errors import ConfigError, ImageError, SizeUnavailable
 from pierrot.ports import FetchedImage, ImageFetcher
@@ -74,7 +74,7 @@ class HttpImageFetcher(ImageFetcher):
             self._allow(entry)
         self._timeout = timeout
         self._user_agent = user_agent
-        self._session = session or requests.Session()
+        self._session = session or mount_deadlines(requests.Session())
         self.calls = 0
 
     def _allow(self, entry: str) -> None:
@@ -129,38 +129,37 @@ class HttpImageFetcher(ImageFetcher):
         # The whole download ends within this: the timeout alone bounds each read, not a trickle of bytes.
         budget = DEADLINE_FACTOR * self._timeout
         deadline = time.monotonic() + budget
+        answered = False
         try:
-            response = self._session.get(
-                size.url,
-                stream=True,
-                timeout=self._timeout,
-                # Following a redirect would let the data choose the host.
-                allow_redirects=False,
-                headers={"User-Agent": self._user_agent, "Accept": "image/*", "Accept-Encoding": "identity"},
-            )
+            with answer_deadline(budget):
+                response = self._session.get(
+                    size.url,
+                    stream=True,
+                    timeout=self._timeout,
+                    # Following a redirect would let the data choose the host.
+                    allow_redirects=False,
+                    headers={"User-Agent": self._user_agent, "Accept": "image/*", "Accept-Encoding": "identity"},
+                )
+                answered = True
+                with response:
+                    if 300 <= response.status_code < 400:
+                        raise _SizeFailed(f"redirected (HTTP {response.status_code})")
+                    if response.status_code != 200:
+                        raise _SizeFailed(f"HTTP {response.status_code}", status=response.status_code)
+                    if _declared_length(response) > limit:
+                        raise _SizeFailed(_too_large(limit))
+                    return self._save(photo, size, directory, read_chunks(response, deadline, budget), limit)
+        except AnswerTooSlow as exc:
+            raise _SizeFailed(str(exc)) from None
         except requests.Timeout:
             raise _SizeFailed(f"no answer within {self._timeout:g} s") from None
         except requests.RequestException as exc:
-            raise _SizeFailed(f"could not connect ({type(exc).__name__})") from None
-        with response:
-            if 300 <= response.status_code < 400:
-                raise _SizeFailed(f"redirected (HTTP {response.status_code})")
-            if response.status_code != 200:
-                raise _SizeFailed(f"HTTP {response.status_code}", status=response.status_code)
-            if _declared_length(response) > limit:
-                raise _SizeFailed(_too_large(limit))
-            try:
-                return self._save(photo, size, directory, read_chunks(response, deadline, budget), limit)
-            except AnswerTooSlow as exc:
-                raise _SizeFailed(str(exc)) from None
-            except requests.Timeout:
-                raise _SizeFailed(f"no answer within {self._timeout:g} s") from None
-            except requests.RequestException as exc:
-                raise _SizeFailed(f"download interrupted ({type(exc).__name__})") from None
-            except OSError as exc:  # after RequestException, which is an OSError too
-                raise ImageError(
-                    f"cannot write the image of photo {photo.id} in {directory}: {exc.strerror or exc}"
-                ) from None
+            what = "download interrupted" if answered else "could not connect"
+            raise _SizeFailed(f"{what} ({type(exc).__name__})") from None
+        except OSError as exc:  # after RequestException, which is an OSError too
+            raise ImageError(
+                f"cannot write the image of photo {photo.id} in {directory}: {exc.strerror or exc}"
+            ) from None
 
     def _save(
         self, photo: Photo, size: Size, directory: Path, body: Generator[bytes, None, None], limit: int
