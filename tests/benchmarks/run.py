@@ -1566,8 +1566,11 @@ def compose_child(spec: dict[str, Any]) -> int:
     """``--compose-child``: time composing each hostile shape on each network, printed as JSON lines."""
     import time
 
+    sys.path.insert(0, spec["source"])  # before this checkout, which the top of this file put first
     from pierrot import bluesky, compose, mastodon, xtext
     from pierrot.domain import Photo
+
+    print(json.dumps({"package": str(Path(compose.__file__).parent)}), flush=True)
 
     def measure_of(rules: Any) -> Callable[[str], int]:
         def measure(text: str) -> int:  # as publishing measures: over the byte cap is over the limit
@@ -1602,16 +1605,17 @@ def compose_child(spec: dict[str, Any]) -> int:
 
 def compose_report(source: Path | None) -> int:
     """The compose case: the worst hostile shape per network, with this checkout's pierrot or ``source``'s."""
-    env = dict(os.environ, PYTHONPATH=str(source or ROOT))
-    spec = json.dumps({"cap": COMPOSE_CAP})
-    run = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--compose-child", spec], env=env,
+    spec = json.dumps({"cap": COMPOSE_CAP, "source": str((source or ROOT).resolve())})
+    run = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--compose-child", spec],
                          capture_output=True, text=True, check=False)
     if run.returncode != 0:
         say(f"run.py: the compose child failed: {run.stderr.strip()[-2000:]}")
         return 1
-    rows = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    rows = [line for line in lines if "network" in line]
+    package = next(line["package"] for line in lines if "package" in line)
     print(f"Compose time of a photo whose title and description are {COMPOSE_CHARS:,} characters of one hostile "
-          f"shape (post and alt text), pierrot from {source or ROOT}:")
+          f"shape (post and alt text), pierrot from {package}:")
     print("| network | worst shape | seconds | next worst |")
     print("|---|---|---:|---|")
     for network in dict.fromkeys(row["network"] for row in rows):
