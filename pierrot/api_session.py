@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
 import urllib3
@@ -449,6 +449,19 @@ def not_sent(exc: requests.RequestException) -> bool:
             cause = cause.reason
         return isinstance(cause, NewConnectionError)
     return False
+
+
+def sent_credentials(response: requests.Response) -> list[str]:
+    """The credentials the request behind ``response`` carried in its Authorization header, to scrub from the answer:
+    the whole value, what follows its scheme (a bearer token) and OAuth 1.0a's consumer key and token."""
+    request = getattr(response, "request", None)
+    value: str | bytes | None = request.headers.get("Authorization") if request is not None else None
+    if not value:
+        return []
+    text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    found = [text, text.partition(" ")[2]]
+    found += [unquote(v) for v in re.findall(r'oauth_(?:consumer_key|token)="([^"]*)"', text)]
+    return [credential for credential in found if len(credential) >= 4]
 
 
 def resets(reset_time: int | None) -> str:

@@ -23,8 +23,10 @@ from pierrot.api_session import (
     post_failure,
     require_safe_url,
     resets,
+    sent_credentials,
 )
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
+from pierrot.logs import excerpt, scrub
 from pierrot.ports import Attempt, FetchedImage, NetworkRules, Post, Publisher, Settled
 
 log = logging.getLogger(__name__)
@@ -567,8 +569,8 @@ class BlueskyPublisher(Publisher):
     def _detail(self, response: requests.Response) -> str:
         """`` ErrorName: message`` of an error answer, without secrets, cut to one short line."""
         error, message = _error_of(response)
-        text = self._scrub(": ".join(part for part in (error, message) if part))
-        text = " ".join(text.split())[:300]
+        text = " ".join(": ".join(part for part in (error, message) if part).split())
+        text = excerpt(text, [*self._secrets, *sent_credentials(response)])
         return f" {text}" if text else ""
 
     def _redirected(self, action: str, exc: RedirectRefused) -> str:
@@ -585,9 +587,7 @@ class BlueskyPublisher(Publisher):
         return describe_failure(exc, self._host, self._timeout)
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return scrub(text, self._secrets)
 
 
 # ---- answers ---------------------------------------------------------------------------------------------

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import string
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
+
+import regex  # type: ignore[import-untyped,unused-ignore]
 
 from pierrot import xtext
 from pierrot.domain import Photo
@@ -33,6 +36,21 @@ Context = Mapping[str, str]
 # How far back from the cut a space may be and still be preferred, in code points.
 _WORD_WINDOW = 20
 
+# Bounds on the free text, in code points, applied before anything is measured or cut (issue 15): a network's
+# measure is at best linear, a cut measures the text a dozen times, and a variant or a legacy text is one more
+# cut. A post's field keeps POST_FIELD_FACTOR times the network's limit: every grapheme outside a URL counts at
+# least one, so only a text of long URLs or long emoji sequences could need more. Alt text is counted in code
+# points, so its field keeps the limit and a margin in which a URL crossing the cut is seen whole. Flickr's
+# HTML keeps RAW_HTML_CHARS before its tags are stripped. A field cut by a bound ends in "…", as any cut does.
+POST_FIELD_FACTOR = 4
+ALT_FIELD_MARGIN = 512
+MAX_FIELD_CHARS = 20_000  # an instance may declare a limit of 100,000 characters
+RAW_HTML_CHARS = 100_000
+MAX_TAGS = 100
+MAX_TAG_CHARS = 500  # a longer Flickr tag is left out rather than cut
+_FREE_TEXT = ("title", "description", "years_ago", "month")
+_GRAPHEME = regex.compile(r"\X")
+
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
@@ -42,7 +60,7 @@ _MONTHS = (
 _BREAKING_TAG = re.compile(
     r"<\s*/?\s*(?:br|p|div|li|ul|ol|dl|dt|dd|blockquote|pre|h[1-6]|hr|tr|td|th|table)\b[^>]*>", re.IGNORECASE
 )
-_ANY_TAG = re.compile(r"<!--.*?-->|<\s*/?\s*[A-Za-z][^>]*>", re.DOTALL)
+_ANY_TAG = re.compile(r"<\s*/?\s*[A-Za-z][^>]*>")
 _MACHINE_TAG = re.compile(r"^[\w-]+:[\w-]+=")
 # X refuses a post containing these (twitter-text's invalid characters); bidi embedding, override and isolate
 # controls can make a text display as something else (U+202E reverses what follows): dropped too.
@@ -55,12 +73,41 @@ _OPENERS = "\"'"
 _Segments = Sequence[tuple[str, str | None]]
 
 
+@functools.lru_cache(maxsize=64)
 def strip_html(text: str) -> str:
     """Plain text from Flickr's HTML: tags removed, entities decoded, all whitespace collapsed to single spaces."""
-    text = _BREAKING_TAG.sub(" ", text)
-    text = _ANY_TAG.sub("", text)
-    text = html.unescape(text)
-    return " ".join(_drop_unusable(text).split())
+    cut = len(text) > RAW_HTML_CHARS
+    text = _drop_comments(text[:RAW_HTML_CHARS])
+    # No tag starts after the last ">": the expressions would scan from every "<" there to the end (quadratic).
+    end = text.rfind(">") + 1
+    text = _ANY_TAG.sub("", _BREAKING_TAG.sub(" ", text[:end])) + text[end:]
+    text = " ".join(_drop_unusable(html.unescape(text)).split())
+    return text + ELLIPSIS if cut else text
+
+
+def _drop_comments(text: str) -> str:
+    """HTML comments removed; in one pass, since a regex retries every unclosed "<!--" to the end (quadratic)."""
+    parts: list[str] = []
+    position = 0
+    while (start := text.find("<!--", position)) != -1 and (end := text.find("-->", start + 4)) != -1:
+        parts.append(text[position:start])
+        position = end + 3
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def bound(text: str, chars: int) -> str:
+    """``text`` if it has at most ``chars`` code points, else its start cut at a grapheme boundary, with "…"."""
+    if len(text) <= chars:
+        return text
+    cut = chars - len(ELLIPSIS)
+    # The grapheme that straddles the cut goes whole (a cluster of marks longer than the bound goes entirely);
+    # clusters are found from the start, since one may begin any number of code points before the cut.
+    for match in _GRAPHEME.finditer(text, 0, cut + 1):
+        if match.end() > cut:
+            cut = match.start()
+            break
+    return _with_ellipsis(text[:cut]) or ELLIPSIS
 
 
 def weighted_length(text: str) -> int:
@@ -166,7 +213,7 @@ def compose_alt_text(
 ) -> str:
     """The image's alt text: the template filled in from the photo, at most ``limit`` characters (X's 1000)."""
     segments = _parse(template, setting)
-    return _compose(photo, segments, len, limit, setting, "", context)
+    return _compose(photo, segments, len, limit, setting, "", context, alt=True)
 
 
 # --- templates ---------------------------------------------------------------------------------
@@ -218,9 +265,14 @@ def _compose(
     setting: str,
     extra: str = "",
     context: Context | None = None,
+    *,
+    alt: bool = False,
 ) -> str:
+    chars = alt_field_chars(limit) if alt else post_field_chars(limit)
     values = _values(photo, context)
-    tags = _hashtags(photo.tags)
+    for name in _FREE_TEXT:
+        values[name] = bound(values[name], chars)
+    tags = _bounded_tags(_hashtags(photo.tags), chars)
     values["tags"] = " ".join(tags)
     segments = _or_title(segments, values)
     text = _fit(segments, values, tags, measure, limit)
@@ -228,6 +280,28 @@ def _compose(
         fixed = _tidy(_render(segments, values | {name: "" for name in _SHORTEN_ORDER}))
         raise ConfigError(_too_long(setting, measure(fixed), limit, extra))
     return text
+
+
+def post_field_chars(limit: int) -> int:
+    """How many code points of one free-text field of a post are kept before composing (see POST_FIELD_FACTOR)."""
+    return min(POST_FIELD_FACTOR * limit, MAX_FIELD_CHARS)
+
+
+def alt_field_chars(limit: int) -> int:
+    """How many code points of one free-text field of an alt text are kept before composing."""
+    return min(limit + ALT_FIELD_MARGIN, MAX_FIELD_CHARS)
+
+
+def _bounded_tags(tags: list[str], chars: int) -> list[str]:
+    """The first hashtags, at most MAX_TAGS of them and ``chars`` code points in all; a longer one is left out."""
+    kept: list[str] = []
+    total = 0
+    for tag in tags[:MAX_TAGS]:
+        total += len(tag) + 1
+        if total > chars + 1:
+            break
+        kept.append(tag)
+    return kept
 
 
 def _or_title(segments: _Segments, values: Mapping[str, str]) -> _Segments:
@@ -255,8 +329,8 @@ def _hashtags(tags: Sequence[str]) -> list[str]:
     """Flickr tags as X hashtags: machine tags and tags without a letter are left out, duplicates once."""
     seen: set[str] = set()
     hashtags: list[str] = []
-    for tag in tags:
-        if _MACHINE_TAG.match(tag):
+    for tag in tags[: 4 * MAX_TAGS]:
+        if _MACHINE_TAG.match(tag) or len(tag) > MAX_TAG_CHARS:
             continue
         word = "".join(c for c in _nfc(tag) if c == "_" or unicodedata.category(c)[0] in "LMN")
         if not any(unicodedata.category(c)[0] == "L" for c in word) or word.casefold() in seen:

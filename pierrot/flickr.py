@@ -11,7 +11,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from operator import attrgetter
@@ -38,6 +38,7 @@ from pierrot.api_session import (
 from pierrot.config import DEFAULT_FLICKR_API_URL, is_nsid
 from pierrot.domain import MAX_USEFUL_ORIGINAL_PIXELS, SIZE_LABELS, Photo, Size
 from pierrot.errors import FlickrError
+from pierrot.logs import excerpt, scrub
 from pierrot.ports import PhotoSource, ProgressCallback, StreamSummary
 
 log = logging.getLogger(__name__)
@@ -305,7 +306,7 @@ class FlickrPhotoSource(PhotoSource):
             # the OAuth header, which Flickr accepts, but not every Flickr-compatible endpoint reads.
             reply = _parse(api.do_flickr_call(method, format="json", api_key=self._key, **params))
         except LibFlickrError as exc:
-            raise _translate(exc, method) from None
+            raise _translate(exc, method, (self._key, self._secret)) from None
         except RedirectRefused as exc:
             raise FlickrError(
                 f"Flickr answered {method} with a redirect (HTTP {exc.status} to {exc.target}); pierrot never "
@@ -358,7 +359,7 @@ class _Abandoned(FlickrError):
     """A call given up because another page of the same listing failed."""
 
 
-def _translate(exc: LibFlickrError, method: str) -> Exception:
+def _translate(exc: LibFlickrError, method: str, secrets: Sequence[str]) -> Exception:
     code = exc.code
     text = str(exc)
     if code is None:
@@ -367,7 +368,7 @@ def _translate(exc: LibFlickrError, method: str) -> Exception:
         if status == 429 or status >= 500:
             return _Transient(f"HTTP {status}")
         return FlickrError(f"Flickr answered HTTP {status or '?'} to {method}: check PIERROT_FLICKR_API_URL")
-    message = text.split(": ", 2)[-1]
+    message = excerpt(text.split(": ", 2)[-1], secrets)  # Flickr's words, which may quote the key
     if code in TRANSIENT_CODES:
         return _Transient(f"error {code}: {message}")
     if code == 100:
@@ -429,7 +430,7 @@ def _checked_nsid(value: Any, method: str) -> str:
 
 def _shown(value: Any) -> str:
     """A value from an answer, short and on one line, for a log or a message."""
-    text = repr(value)
+    text = scrub(repr(value))
     return text if len(text) <= 40 else text[:37] + "..."
 
 

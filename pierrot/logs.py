@@ -41,6 +41,32 @@ class Redactor:
 
 REDACT = Redactor()
 
+# Credentials recognisable by their shape, whether pierrot knows them or not: a JWT (Bluesky's session tokens
+# are JWTs), the value of an Authorization header, and OAuth 1.0a's parameters that carry a credential.
+_CREDENTIAL_SHAPES = re.compile(
+    r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
+    r"|(\b(?:Bearer|Basic) )[A-Za-z0-9._~+/=-]{8,}"
+    r'|(\boauth_(?:consumer_key|token|signature)=)(?:"[^"]{4,}"|[^",&\s]{4,})',
+    re.IGNORECASE,
+)
+REASON_CHARS = 300
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without a secret: REDACT's, ``secrets`` (raw and URL-encoded), JWTs and Authorization values."""
+    text = Redactor(secrets)(REDACT(text)) if secrets else REDACT(text)
+    return _CREDENTIAL_SHAPES.sub(lambda m: (m.group(1) or m.group(2) or "") + "***", text)
+
+
+def excerpt(text: str, secrets: Iterable[str] = (), limit: int = REASON_CHARS) -> str:
+    """``text`` scrubbed, then cut to ``limit`` characters: in that order, so a cut never leaves part of a secret.
+
+    Every server's error text, exception message or reason that pierrot shows, logs or keeps goes through here
+    (issue 15: an answer quoting the token, cut at 300 characters before the token was replaced, showed its start).
+    """
+    text = scrub(text, secrets)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 # What a terminal acts on rather than shows: C0 and C1 controls (ESC among them), DEL, and the bidirectional
 # controls that reorder what follows. Text from Flickr, X or a document must not clear a screen, set a window
 # title or make a line read backwards.

@@ -33,9 +33,11 @@ from pierrot.api_session import (
     describe_failure,
     post_failure,
     require_safe_url,
+    sent_credentials,
 )
 from pierrot.domain import parse_iso
 from pierrot.errors import ConfigError, DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
+from pierrot.logs import excerpt, scrub
 from pierrot.ports import Attempt, FetchedImage, NetworkRules, Post, Publisher, Settled
 
 log = logging.getLogger(__name__)
@@ -577,7 +579,7 @@ class MastodonPublisher(Publisher):
         return describe_failure(exc, self._host, self._timeout)
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        return scrub(text, [self._token] if self._token else [])
 
 
 # ---- reading answers ------------------------------------------------------------------------------------------
@@ -606,7 +608,8 @@ def _media_ids(status: dict[str, Any]) -> set[str]:
 
 
 def _error_text(response: requests.Response) -> str:
-    """The server's own error message (Mastodon's ``error``, Laravel's ``message``), on one printable line."""
+    """The server's own error message (Mastodon's ``error``, Laravel's ``message``), on one printable line, without
+    the credentials the request carried (scrubbed before it is cut)."""
     doc = _json(response)
     text = ""
     if isinstance(doc, dict):
@@ -614,7 +617,7 @@ def _error_text(response: requests.Response) -> str:
             if isinstance(doc.get(key), str) and doc[key].strip():
                 text = doc[key]
                 break
-    return _UNPRINTABLE.sub(" ", text).strip()[:300]
+    return excerpt(_UNPRINTABLE.sub(" ", text).strip(), sent_credentials(response))
 
 
 def _is_duplicate_key(status: int, detail: str) -> bool:

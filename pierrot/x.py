@@ -17,8 +17,10 @@ from pierrot.api_session import (
     post_failure,
     require_safe_url,
     resets,
+    sent_credentials,
 )
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
+from pierrot.logs import excerpt, scrub
 from pierrot.ports import Attempt, FetchedImage, Post, Publisher
 from pierrot.xtext import RULES
 
@@ -181,9 +183,7 @@ class XPublisher(Publisher):
         return describe_failure(exc, self._host, self._timeout)
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return scrub(text, self._secrets)
 
 
 def _data_field(response: requests.Response, name: str) -> str | None:
@@ -216,7 +216,7 @@ def _as_tweepy_error(response: requests.Response) -> tweepy.HTTPException:
 def _refusal(action: str, exc: tweepy.HTTPException) -> str:
     """One line for an HTTP error answer from X."""
     status = exc.response.status_code
-    detail = "; ".join(str(m) for m in exc.api_messages if m)[:300]
+    detail = excerpt("; ".join(str(m) for m in exc.api_messages if m), sent_credentials(exc.response))
     detail = f": {detail}" if detail else ""
     if status == 401:
         return f"X rejected the credentials (401): {CREDENTIALS_HELP}"

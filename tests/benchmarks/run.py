@@ -6,6 +6,9 @@
     python tests/benchmarks/run.py --case networks --repeat 5
         # only publishing to X, Bluesky and Mastodon (together, then each alone): rewrites only its own
         # section of docs/performance.md
+    python tests/benchmarks/run.py --case compose [--source DIR]
+        # only composing hostile photos (issue 15): the worst compose time per network, printed; --source
+        # times another checkout's pierrot package (say `git archive main`) the same way, for a before
 
 Run it from the repository root with the project's venv (the fakes need the test extra). pytest never
 collects this file (not ``test_*.py``). Every measured run is a fresh child process: the installed ``pierrot``
@@ -76,7 +79,7 @@ REALISTIC_IMAGE_BYTES = {"o": 12 * 1024 * 1024, "k": 1_400_000, "h": 800_000, "l
 SUMMARY = re.compile(r"; (\w+) sync, (\d+) Flickr call")
 # The networks case: publish to the three networks together, then to each alone, from a catalogue of
 # NETWORKS_PHOTOS photos of which NETWORKS_LOG_PHOTOS, evenly spread, are published on all three already.
-CASES = ("all", "networks")
+CASES = ("all", "networks", "compose")
 NETWORK_RUNS = (("x", "bluesky", "mastodon"), ("x",), ("bluesky",), ("mastodon",))
 NETWORK_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 NOT_USED = re.compile(r"photo \S+ size ([0-9a-z]+) not used: (.*)")  # pierrot.images, logged with -v
@@ -1546,6 +1549,87 @@ def with_networks_section(previous: str, results: Results) -> str:
 # ==== main ======================================================================================
 
 
+# The compose case: photos whose title and description are COMPOSE_CHARS characters of one hostile shape, the
+# post template uses every free-text field and the alt text is composed too. A shape that takes longer than
+# COMPOSE_CAP seconds at a length is not timed at the next: its time at COMPOSE_CHARS is extrapolated from the
+# growth between the last two lengths (marked ~).
+COMPOSE_CHARS = 8_000
+COMPOSE_CAP = 5.0
+COMPOSE_SHAPES = {
+    "a.a.a.": "a.", "ab.ab.": "ab.", "a.co.": "a.co.", "CJK": "日本語", "emoji family": "👨\u200d👩\u200d👧\u200d👦",
+    "flags": "🇫🇷", "combining marks": "e\u0301\u0316", "#": "#", "@a": "@a",
+    "URLs": "https://www.flickr.com/photos/someone/1/ ", "http://": "http://", "<!--": "<!--", "<p": "<p", "x": "x",
+}
+
+
+def compose_child(spec: dict[str, Any]) -> int:
+    """``--compose-child``: time composing each hostile shape on each network, printed as JSON lines."""
+    import time
+
+    sys.path.insert(0, spec["source"])  # before this checkout, which the top of this file put first
+    from pierrot import bluesky, compose, mastodon, xtext
+    from pierrot.domain import Photo
+
+    print(json.dumps({"package": str(Path(compose.__file__).parent)}), flush=True)
+
+    def measure_of(rules: Any) -> Callable[[str], int]:
+        def measure(text: str) -> int:  # as publishing measures: over the byte cap is over the limit
+            if getattr(rules, "max_text_bytes", None) and len(text.encode()) > rules.max_text_bytes:
+                return int(rules.text_limit) + 1
+            return int(rules.measure(text))
+        return measure
+
+    xtext.weighted_length("a.co")  # compile the vendored expressions first
+    for rules in (xtext.RULES, bluesky.RULES, mastodon.DEFAULT_RULES):
+        for shape, unit in COMPOSE_SHAPES.items():
+            times: list[tuple[int, float]] = []
+            for chars in (COMPOSE_CHARS // 16, COMPOSE_CHARS // 8, COMPOSE_CHARS // 4, COMPOSE_CHARS // 2,
+                          COMPOSE_CHARS):
+                text = (unit * (chars // len(unit) + 1))[:chars]
+                photo = Photo("1", title=text, description=text, tags=(text, "tag"), owner="1@N00")
+                started = time.perf_counter()
+                compose.compose_post(photo, "{title}\n{description}\n{tags}", True, measure=measure_of(rules),
+                                     limit=rules.text_limit)
+                compose.compose_alt_text(photo, "{title}. {description}", limit=rules.alt_limit)
+                times.append((chars, time.perf_counter() - started))
+                if times[-1][1] > spec["cap"]:
+                    break
+            (n0, t0), (n1, t1) = times[-2], times[-1]
+            extrapolated = n1 < COMPOSE_CHARS
+            growth = math.log(max(t1, 1e-6) / max(t0, 1e-6)) / math.log(n1 / n0)
+            seconds = t1 * (COMPOSE_CHARS / n1) ** max(growth, 1.0) if extrapolated else t1
+            print(json.dumps({"network": rules.name, "shape": shape, "seconds": seconds,
+                              "extrapolated": extrapolated, "timed_up_to": n1}), flush=True)
+    return 0
+
+
+def compose_report(source: Path | None) -> int:
+    """The compose case: the worst hostile shape per network, with this checkout's pierrot or ``source``'s."""
+    spec = json.dumps({"cap": COMPOSE_CAP, "source": str((source or ROOT).resolve())})
+    run = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--compose-child", spec],
+                         capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        say(f"run.py: the compose child failed: {run.stderr.strip()[-2000:]}")
+        return 1
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    rows = [line for line in lines if "network" in line]
+    package = next(line["package"] for line in lines if "package" in line)
+    print(f"Compose time of a photo whose title and description are {COMPOSE_CHARS:,} characters of one hostile "
+          f"shape (post and alt text), pierrot from {package}:")
+    print("| network | worst shape | seconds | next worst |")
+    print("|---|---|---:|---|")
+    for network in dict.fromkeys(row["network"] for row in rows):
+        ranked = sorted((row for row in rows if row["network"] == network), key=lambda row: -row["seconds"])
+
+        def figure(row: dict[str, Any]) -> str:
+            mark = "~" if row["extrapolated"] else ""
+            return f"{mark}{row['seconds']:.3f}"
+
+        print(f"| {network} | {ranked[0]['shape']} | {figure(ranked[0])} | "
+              + ", ".join(f"{row['shape']} {figure(row)}" for row in ranked[1:4]) + " |")
+    return 0
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1563,7 +1647,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="all (the default), or only networks: publish to X, Bluesky and Mastodon together and "
                              f"each alone at {NETWORKS_PHOTOS:,} photos ({QUICK_NETWORKS_PHOTOS:,} with --quick), "
                              "rewriting only its section of the report")
+    parser.add_argument("--source", type=Path, help="with --case compose: the folder holding the pierrot package "
+                                                     "to time (default: this checkout)")
     parser.add_argument("--naive-child", metavar="JSON", help=argparse.SUPPRESS)
+    parser.add_argument("--compose-child", metavar="JSON", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -1571,6 +1658,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.naive_child:
         return naive_child(json.loads(args.naive_child))
+    if args.compose_child:
+        return compose_child(json.loads(args.compose_child))
+    if args.case == "compose":
+        return compose_report(args.source)
     sizes: tuple[int, ...] = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
     repeat = args.repeat or (1 if args.quick else 3)
     output: Path | None = args.output or (None if args.quick else DEFAULT_OUTPUT)

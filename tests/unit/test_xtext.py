@@ -50,3 +50,31 @@ def test_loads_without_pkg_resources() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "28"
+
+
+@pytest.mark.parametrize(
+    ("text", "weight"),
+    [
+        ("a." * 4000, 8000),  # no top-level domain anywhere: it used to take minutes
+        ("ab." * 3000, 9000),
+        ("日本語" * 2000, 12000),
+        ("see example.com, sub.a.b.c.d.e.example.co.uk/p?q=1 and https://日本語.jp/パス", 4 + 23 + 2 + 23 + 5 + 23 + 4),
+        ("a_b.com -x.com x-.com", 21),  # twitter-text's own rules on labels, unchanged: none is a URL
+        ("a.b.c.d.e.f.g.h.i.j.k.l.m.co", 28),  # 14 labels: X counts 23, pierrot its 28 characters (VENDORED.md)
+    ],
+)
+def test_hostile_and_ordinary_urls_count_as_x_counts_them_or_more(text: str, weight: int) -> None:
+    assert xtext.weighted_length(text) == weight
+
+
+def test_the_top_level_domain_tries_match_what_the_lists_match() -> None:
+    from pierrot._twitter_text.regexp.tld_trie import _names, tld_trie
+    from pierrot._twitter_text.regexp.valid_cctld import valid_cctld
+    from pierrot._twitter_text.regexp.valid_gtld import valid_gtld
+
+    for original in (valid_gtld, valid_cctld):
+        trie = tld_trie(original)
+        for name in _names(original):
+            for text in (name, name + ".", name + "/x", name + "x", name[:-1], name + "大酒店"):
+                found, expected = trie.match(text), original.match(text)
+                assert (found and found.span()) == (expected and expected.span()), text
