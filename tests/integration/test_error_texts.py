@@ -20,7 +20,7 @@ from pierrot.x import XPublisher
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 # Where the credential starts in the server's message: just before, at and after the 300th character.
 POSITIONS = (280, 290, 296, 299, 300, 301)
-ATTEMPT = Attempt(key="3lbq5jzk2ls2c", created_at="2026-12-06T22:00:00.000Z", media_id="1")
+ATTEMPT = Attempt(key="3lbq5jzk2ls2c", created_at="2026-12-06T22:00:00.000Z", media_ids=("1",))
 
 
 def quoting(secret: str, position: int, lead: str = "") -> str:
