@@ -38,11 +38,13 @@ _WORD_WINDOW = 20
 
 # Bounds on the free text, in code points, applied before anything is measured or cut (issue 15): a network's
 # measure is at best linear, a cut measures the text a dozen times, and a variant or a legacy text is one more
-# cut. A post's field keeps POST_FIELD_FACTOR times the network's limit: every grapheme outside a URL counts at
-# least one, so only a text of long URLs or long emoji sequences could need more. Alt text is counted in code
+# cut. A post's field keeps POST_FIELD_FACTOR code points per unit of a short limit (X's 280, Bluesky's 300,
+# whose 3,000-byte cap holds up to ten code points a grapheme; an emoji sequence counts 2 on X for up to 11 code
+# points), and four per unit beyond DENSE_LIMIT: only a text of long URLs or longer clusters could need more. Alt text is counted in code
 # points, so its field keeps the limit and a margin in which a URL crossing the cut is seen whole. Flickr's
 # HTML keeps RAW_HTML_CHARS before its tags are stripped. A field cut by a bound ends in "…", as any cut does.
-POST_FIELD_FACTOR = 4
+POST_FIELD_FACTOR = 10
+DENSE_LIMIT = 300  # beyond a limit this long, four code points a unit: a text that long is a paragraph, not a run
 ALT_FIELD_MARGIN = 512
 MAX_FIELD_CHARS = 20_000  # an instance may declare a limit of 100,000 characters
 RAW_HTML_CHARS = 100_000
@@ -284,7 +286,7 @@ def _compose(
 
 def post_field_chars(limit: int) -> int:
     """How many code points of one free-text field of a post are kept before composing (see POST_FIELD_FACTOR)."""
-    return min(POST_FIELD_FACTOR * limit, MAX_FIELD_CHARS)
+    return min(max(4 * limit, POST_FIELD_FACTOR * min(limit, DENSE_LIMIT)), MAX_FIELD_CHARS)
 
 
 def alt_field_chars(limit: int) -> int:
