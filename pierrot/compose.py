@@ -40,9 +40,10 @@ _WORD_WINDOW = 20
 # measure is at best linear, a cut measures the text a dozen times, and a variant or a legacy text is one more
 # cut. A post's field keeps POST_FIELD_FACTOR code points per unit of a short limit (X's 280, Bluesky's 300,
 # whose 3,000-byte cap holds up to ten code points a grapheme; an emoji sequence counts 2 on X for up to 11 code
-# points), and four per unit beyond DENSE_LIMIT: only a text of long URLs or longer clusters could need more. Alt text is counted in code
-# points, so its field keeps the limit and a margin in which a URL crossing the cut is seen whole. Flickr's
-# HTML keeps RAW_HTML_CHARS before its tags are stripped. A field cut by a bound ends in "…", as any cut does.
+# points), and four per unit beyond DENSE_LIMIT: only a text of long URLs or longer clusters could need more.
+# Alt text is counted in code points, so its field keeps the limit and a margin in which a URL crossing the cut
+# is seen whole. Flickr's HTML keeps RAW_HTML_CHARS before its tags are stripped. A field cut by a bound ends in
+# "…", as any cut does.
 POST_FIELD_FACTOR = 10
 DENSE_LIMIT = 300  # beyond a limit this long, four code points a unit: a text that long is a paragraph, not a run
 ALT_FIELD_MARGIN = 512
