@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pierrot.cli import cli
+from pierrot.entrypoints.cli import cli
 
 
 def main() -> None:

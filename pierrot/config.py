@@ -320,7 +320,7 @@ def _convert(spec: Spec, raw: Any, origin: str) -> Any:
         except ValueError:
             raise bad("a date as YYYY-MM-DD") from None
     if spec.kind == "duration":
-        from pierrot.durations import parse_duration
+        from pierrot.domain.durations import parse_duration
 
         if not isinstance(raw, str):
             raise bad("a duration such as 20h or 6d")

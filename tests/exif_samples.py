@@ -6,7 +6,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from pierrot.exif import has_location
+from pierrot.adapters.images.exif import has_location
 
 BYTE, ASCII, SHORT, LONG, RATIONAL, UNDEFINED = 1, 2, 3, 4, 5, 7
 TYPE_SIZES = {BYTE: 1, ASCII: 1, SHORT: 2, LONG: 4, RATIONAL: 8, UNDEFINED: 1}

@@ -226,7 +226,7 @@ class FakePublisher(Publisher):
     As X does, it refuses a text the account posted before (``rules`` decide: X's by default)."""
 
     def __init__(self, accepted: list[tuple[str, str]] | None = None, rules: NetworkRules | None = None) -> None:
-        from pierrot.xtext import RULES
+        from pierrot.adapters.networks.xtext import RULES
 
         self.rules = rules or RULES
         self.calls: list[str] = []

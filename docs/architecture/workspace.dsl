@@ -7,7 +7,7 @@
  * run the same Python package as the CLI, so deriving container relationships from component ones would
  * draw "Sync function -> pierrot CLI", which does not exist. The components are modelled once, in the CLI
  * container; the functions appear on the component view as callers of the same service (their handlers are
- * pierrot.aws_lambda.sync_handler and publish_handler).
+ * pierrot.entrypoints.aws_lambda.sync_handler and publish_handler).
  *
  * The imports rule the component view shows: the service modules reach the outside only through the ports; they
  * import no SDK and never name a network (they read each network's NetworkRules). The domain modules do no I/O.
@@ -30,9 +30,9 @@ workspace "pierrot" "Mirrors a Flickr photostream into a catalogue and posts nev
         pierrot = softwareSystem "pierrot" "Keeps a catalogue of the photostream and posts one never-posted photo at a time to each chosen network, at most once per photo and network." {
 
             cli = container "pierrot CLI" "The pierrot command: sync, publish, status, history, check, resolve." "Python 3.11+, click" {
-                cliCommands = component "Command line" "Parses options, loads settings, calls the service, prints one line per failure (one per failed network) with its exit code (PierrotGroup)." "pierrot/cli.py"
+                cliCommands = component "Command line" "Parses options, loads settings, calls the service, prints one line per failure (one per failed network) with its exit code (PierrotGroup)." "pierrot/entrypoints/cli.py"
                 config = component "Settings" "Every setting once (SPECS); option, then PIERROT_* variable, then TOML file, then default (load_settings)." "pierrot/config.py"
-                wiring = component "Wiring" "Builds the adapter for each port from the settings, and each network's publisher and rules: build_store, build_source, build_fetcher, build_publisher, network_rules, publish_options, build_checks." "pierrot/wiring.py"
+                wiring = component "Wiring" "Builds the adapter for each port from the settings, and each network's publisher and rules: build_store, build_source, build_fetcher, build_publisher, network_rules, publish_options, build_checks." "pierrot/entrypoints/wiring.py"
 
                 publishService = component "Publish" "The multi-network run: lease check, min_interval, prepare, settle interrupted posts, choose, download each size once, strip location, compose, upload each, one claim write, post each, record each." "pierrot/service/publish.py" "Service"
                 syncService = component "Sync" "No listing, an incremental or a full one; trusts a catalogue only when the meta describes it." "pierrot/service/sync.py" "Service"
@@ -40,23 +40,23 @@ workspace "pierrot" "Mirrors a Flickr photostream into a catalogue and posts nev
                 resolveService = component "Resolve" "Settles by hand an unknown or stale pending entry on one network." "pierrot/service/resolve.py" "Service"
                 logAccess = component "Publish log access" "Reading the documents; the publish log's one compare-and-swap loop (update_log)." "pierrot/service/_log.py" "Service"
 
-                domain = component "Domain" "Photo, Meta, StoredCatalogue, PublishLog, LogEntry and a photo's one state per network, Filters, eligible_in, sizes_for. No I/O." "pierrot/domain.py" "Domain"
-                selection = component "Selection" "random, anniversary (3-day near window), season, popular (1 + ln(1 + faves) + 0.25 ln(1 + views)). No I/O." "pierrot/selection.py" "Domain"
-                compose = component "Composing" "Post text within a network's limit and measure, with variants for X's repeated texts; alt text within its alt limit. No I/O." "pierrot/compose.py, pierrot/xtext.py" "Domain"
-                exif = component "Location removal" "Strips EXIF GPS, XMP, IPTC and similar from JPEG, PNG and WebP without re-encoding; reads the pixel size." "pierrot/exif.py"
+                domain = component "Domain" "Photo, Meta, StoredCatalogue, PublishLog, LogEntry and a photo's one state per network, Filters, eligible_in, sizes_for. No I/O." "pierrot/domain/model.py" "Domain"
+                selection = component "Selection" "random, anniversary (3-day near window), season, popular (1 + ln(1 + faves) + 0.25 ln(1 + views)). No I/O." "pierrot/domain/selection.py" "Domain"
+                compose = component "Composing" "Post text within a network's limit and measure, with variants for X's repeated texts; alt text within its alt limit. No I/O." "pierrot/domain/compose.py, pierrot/adapters/networks/xtext.py" "Domain"
+                exif = component "Location removal" "Strips EXIF GPS, XMP, IPTC and similar from JPEG, PNG and WebP without re-encoding; reads the pixel size." "pierrot/adapters/images/exif.py"
 
                 ports = component "Ports" "DocumentStore, PhotoSource, ImageFetcher, Publisher; NetworkRules, Attempt, Settled, Post." "pierrot/ports.py"
-                localStore = component "Local store" "LocalStore: a file per document, flock + sha256 token + atomic replace." "pierrot/stores/local.py"
-                s3Store = component "S3 store" "S3Store: an object per document, ETag token, put_object with IfMatch / IfNoneMatch." "pierrot/stores/s3.py, boto3"
-                flickrSource = component "Flickr adapter" "FlickrPhotoSource: resolve_user, summary, list_photos (500 a page, bounded retries)." "pierrot/flickr.py, flickrapi"
-                imageFetcher = component "Image adapter" "HttpImageFetcher.fetch_size: one stored size from Flickr's static hosts, under the run's byte cap, magic bytes checked." "pierrot/images.py, requests"
-                xPublisher = component "X adapter" "XPublisher: v2 media upload and alt text, create_tweet, whoami. Refuses repeated texts; cannot settle." "pierrot/x.py, requests, tweepy"
-                blueskyPublisher = component "Bluesky adapter" "BlueskyPublisher: one login per run, uploadBlob, putRecord under a TID record key, getRecord to settle, whoami." "pierrot/bluesky.py, requests"
-                mastodonPublisher = component "Mastodon adapter" "MastodonPublisher: the instance's limits (Pixelfed recognised), media with alt text and processing wait, post with an Idempotency-Key, settle by key or by the account's statuses." "pierrot/mastodon.py, requests"
+                localStore = component "Local store" "LocalStore: a file per document, flock + sha256 token + atomic replace." "pierrot/adapters/stores/local.py"
+                s3Store = component "S3 store" "S3Store: an object per document, ETag token, put_object with IfMatch / IfNoneMatch." "pierrot/adapters/stores/s3.py, boto3"
+                flickrSource = component "Flickr adapter" "FlickrPhotoSource: resolve_user, summary, list_photos (500 a page, bounded retries)." "pierrot/adapters/flickr.py, flickrapi"
+                imageFetcher = component "Image adapter" "HttpImageFetcher.fetch_size: one stored size from Flickr's static hosts, under the run's byte cap, magic bytes checked." "pierrot/adapters/images/fetcher.py, requests"
+                xPublisher = component "X adapter" "XPublisher: v2 media upload and alt text, create_tweet, whoami. Refuses repeated texts; cannot settle." "pierrot/adapters/networks/x.py, requests, tweepy"
+                blueskyPublisher = component "Bluesky adapter" "BlueskyPublisher: one login per run, uploadBlob, putRecord under a TID record key, getRecord to settle, whoami." "pierrot/adapters/networks/bluesky.py, requests"
+                mastodonPublisher = component "Mastodon adapter" "MastodonPublisher: the instance's limits (Pixelfed recognised), media with alt text and processing wait, post with an Idempotency-Key, settle by key or by the account's statuses." "pierrot/adapters/networks/mastodon.py, requests"
             }
 
-            syncFunction = container "Sync function" "Runs service.sync on a schedule; returns a JSON summary, raises on failure." "AWS Lambda, Python 3.12: pierrot.aws_lambda.sync_handler"
-            publishFunction = container "Publish function" "Runs service.publish on a schedule for the networks of PIERROT_PUBLISH_NETWORKS; 'nothing to publish' is returned, any other failure raises." "AWS Lambda, Python 3.12: pierrot.aws_lambda.publish_handler"
+            syncFunction = container "Sync function" "Runs service.sync on a schedule; returns a JSON summary, raises on failure." "AWS Lambda, Python 3.12: pierrot.entrypoints.aws_lambda.sync_handler"
+            publishFunction = container "Publish function" "Runs service.publish on a schedule for the networks of PIERROT_PUBLISH_NETWORKS; 'nothing to publish' is returned, any other failure raises." "AWS Lambda, Python 3.12: pierrot.entrypoints.aws_lambda.publish_handler"
             store = container "Document store" "pierrot-meta.json, pierrot-db.json, pierrot-wal.json, each with a version token for compare-and-swap writes." "JSON documents: files in a folder or S3 objects" "Database"
         }
 

@@ -37,7 +37,7 @@ if [ -z "$python312" ] || ! is_312 "$python312"; then
 fi
 
 # Never delete a folder this script did not make.
-if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -f "$out/pierrot/aws_lambda.py" ]; then
+if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -f "$out/pierrot/entrypoints/aws_lambda.py" ]; then
     echo "build-bundle: $out exists and is not a pierrot bundle: not deleting it" >&2
     exit 1
 fi

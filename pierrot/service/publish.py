@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pierrot import compose
 from pierrot.config import DEFAULT_ALT_TEMPLATE, DEFAULT_TEMPLATE
 from pierrot.domain import (
     BLOCKING,
@@ -34,6 +33,7 @@ from pierrot.domain import (
     PublishLog,
     Size,
     StoredCatalogue,
+    compose,
     eligible_in,
     iso,
     parse_iso,
@@ -715,7 +715,7 @@ class _Run:
             index = candidates[self.rng.randrange(len(candidates))]
             self.report.rule, self.report.why = "random", f"uniform among {len(candidates):,} eligible photos"
             return catalogue.photo(index)
-        from pierrot import selection
+        from pierrot.domain import selection
 
         pairs = [(i, catalogue.photo(i)) for i in candidates]
         choice = selection.choose(pairs, self.options.prefer, self._today(), self.rng)
@@ -762,7 +762,7 @@ class _Run:
     # ---- composing ---------------------------------------------------------------------------------
 
     def _context(self, photo: Photo) -> dict[str, str]:
-        from pierrot import selection
+        from pierrot.domain import selection
 
         today = self._today()
         return {"years_ago": selection.years_ago_text(photo, today), "month": selection.month_name(today)}
@@ -981,7 +981,7 @@ def _created_at(moment: dt.datetime) -> str:
 
 
 def _duration(delta: dt.timedelta) -> str:
-    from pierrot.durations import format_duration
+    from pierrot.domain.durations import format_duration
 
     return format_duration(delta)
 
@@ -1054,7 +1054,7 @@ def _checked(image: FetchedImage, *, strip: bool) -> FetchedImage:
 
     Nothing leaves the machine with a location: a file whose location cannot be removed without breaking it is
     not used (the next size may be)."""
-    from pierrot import exif
+    from pierrot.adapters.images import exif
 
     data = image.path.read_bytes()
     try:

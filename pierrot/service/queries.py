@@ -151,7 +151,7 @@ _PRECEDENCE = {PUBLISHED: 3, UNKNOWN: 2, PENDING: 1, FAILED: 0}
 def check_silence(store: DocumentStore, networks: Sequence[str], max_silence: dt.timedelta,
                   now: Clock = utc_now) -> str:
     """Fail (PierrotError) when no post succeeded within ``max_silence`` on a network: a stopped schedule."""
-    from pierrot.durations import format_duration
+    from pierrot.domain.durations import format_duration
 
     plog = read_log(store).log
     moment = now()

@@ -20,7 +20,7 @@ Timings on a shared machine are noisy: each figure is the median of ``--repeat``
 largest), and nothing here asserts a timing. The naive approach is the original design: count the photos
 with one call and, whenever the count changed, list every page again, one after the other; it runs as a
 child process too (this file with ``--naive-child``) and does the same per-photo work as pierrot (records
-built with ``pierrot.flickr.photo_from_item``, the catalogue written as pierrot writes it, orjson parsing).
+built with ``pierrot.adapters.flickr.photo_from_item``, the catalogue written as pierrot writes it, orjson parsing).
 The Flickr fake's photos live in this process (``FlickrFake.populate``), so memory here grows with N.
 
 docs/performance.md keeps what it holds between the ``lambda-section`` markers (written by hand) through a
@@ -82,7 +82,7 @@ SUMMARY = re.compile(r"; (\w+) sync, (\d+) Flickr call")
 CASES = ("all", "networks", "compose")
 NETWORK_RUNS = (("x", "bluesky", "mastodon"), ("x",), ("bluesky",), ("mastodon",))
 NETWORK_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
-NOT_USED = re.compile(r"photo \S+ size ([0-9a-z]+) not used: (.*)")  # pierrot.images, logged with -v
+NOT_USED = re.compile(r"photo \S+ size ([0-9a-z]+) not used: (.*)")  # pierrot.adapters.images.fetcher, logged with -v
 NETWORKS_PHOTOS, NETWORKS_LOG_PHOTOS = 20_000, 1_000
 QUICK_NETWORKS_PHOTOS, QUICK_NETWORKS_LOG_PHOTOS = 2_000, 100
 MASTODON_TOKEN = "bench-mastodon-token-Zq8Xw6Vc4Ub2Ny0"
@@ -129,7 +129,7 @@ def naive_sync(api_url: str, api_key: str, api_secret: str, nsid: str, previous_
     """
     import flickrapi
 
-    from pierrot.flickr import EXTRAS
+    from pierrot.adapters.flickr import EXTRAS
 
     loads: Callable[[Any], Any] = json.loads
     try:
@@ -161,8 +161,8 @@ def naive_sync(api_url: str, api_key: str, api_secret: str, nsid: str, previous_
 
 def naive_child(spec: dict[str, Any]) -> int:
     """``--naive-child``: one naive sync with its state (the last count) in a folder, as its own process."""
+    from pierrot.adapters.flickr import photo_from_item
     from pierrot.domain import Catalogue
-    from pierrot.flickr import photo_from_item
 
     state = Path(spec["state"])
     count_file = state / "naive-count.json"
@@ -679,7 +679,7 @@ class Bench:
             if index:
                 found.help_runs.append(help_run)
                 found.click_runs.append(click_run)
-        trace = run_child([sys.executable, "-X", "importtime", "-c", "import pierrot.cli"], env, home, 60)
+        trace = run_child([sys.executable, "-X", "importtime", "-c", "import pierrot.entrypoints.cli"], env, home, 60)
         found.importtime = parse_importtime(trace.stderr)
         loaded = {name.split(".")[0] for _, name, _, _ in found.importtime}
         found.heavy = [m for m in HEAVY_MODULES if m in loaded]
@@ -922,7 +922,7 @@ def network_calls(fakes: Fakes, flickr_calls: int) -> dict[str, Counter[str]]:
 
 def network_log(photos: Sequence[tuple[str, str]], networks: Sequence[str]) -> bytes:
     """pierrot-wal.json with each photo ``published`` on each network, oldest first, as pierrot writes it now."""
-    from pierrot.bluesky import tid
+    from pierrot.adapters.networks.bluesky import tid
     from pierrot.domain import PUBLISHED, LogEntry, PublishLog
 
     start = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
@@ -1135,8 +1135,8 @@ def report(results: Results) -> str:
         f"page of {PER_PAGE}).",
         "- **Naive** is the original design: one call for the count and, whenever the count changed, every page "
         f"again ({PER_PAGE} a page, one after the other), with the same per-photo work as pierrot (records via "
-        "`pierrot.flickr.photo_from_item`, the catalogue written as pierrot writes it), run as a child process "
-        "the same way.",
+        "`pierrot.adapters.flickr.photo_from_item`, the catalogue written as pierrot writes it), run as a child "
+        "process the same way.",
         "- *fake CPU* is the benchmark process's CPU time during a run: the fakes answering (they share the "
         f"machine's {os.cpu_count()} CPUs with pierrot).",
         "",
@@ -1208,7 +1208,8 @@ def report(results: Results) -> str:
             ],
         ),
         "",
-        f"Ratio {s.ratio:.2f}× (target ≤ {STARTUP_TARGET}×). Heavy libraries imported by `import pierrot.cli`: "
+        f"Ratio {s.ratio:.2f}× (target ≤ {STARTUP_TARGET}×). Heavy libraries imported by "
+        "`import pierrot.entrypoints.cli`: "
         + (", ".join(f"`{m}`" for m in s.heavy) if s.heavy else "none of " + ", ".join(f"`{m}`" for m in
                                                                                       HEAVY_MODULES)) + ".",
         "",
@@ -1218,7 +1219,7 @@ def report(results: Results) -> str:
         top = sorted(importers(s.importtime), key=lambda e: e[1], reverse=True)[:15]
         mine = [(name, cum) for depth, name, _, cum in s.importtime if name.split(".")[0] == "pierrot"]
         out += [
-            f"Over the target. `python -X importtime -c \"import pierrot.cli\"` (one run) adds up to "
+            f"Over the target. `python -X importtime -c \"import pierrot.entrypoints.cli\"` (one run) adds up to "
             f"{total / 1000:.1f} ms; the modules taking the most time themselves (self excludes what they import):",
             "",
             table(("module", "self ms", "cumulative ms", "imported by"),
@@ -1567,8 +1568,8 @@ def compose_child(spec: dict[str, Any]) -> int:
     import time
 
     sys.path.insert(0, spec["source"])  # before this checkout, which the top of this file put first
-    from pierrot import bluesky, compose, mastodon, xtext
-    from pierrot.domain import Photo
+    from pierrot.adapters.networks import bluesky, mastodon, xtext
+    from pierrot.domain import Photo, compose
 
     print(json.dumps({"package": str(Path(compose.__file__).parent)}), flush=True)
 

@@ -53,7 +53,7 @@ class StoreUnderTest:
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUnderTest:
     """Each real store in turn, empty."""
     if request.param == "local":
-        from pierrot.stores.local import LocalStore
+        from pierrot.adapters.stores.local import LocalStore
 
         folder = tmp_path / "store"
 
@@ -67,7 +67,7 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUnderTest:
 
         return StoreUnderTest(LocalStore(folder), put_local, get_local)
 
-    from pierrot.stores.s3 import S3Store
+    from pierrot.adapters.stores.s3 import S3Store
 
     client = request.getfixturevalue("s3")
     prefix = "backups/pierrot"

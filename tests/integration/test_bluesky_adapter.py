@@ -16,7 +16,7 @@ import requests
 import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from pierrot.bluesky import (
+from pierrot.adapters.networks.bluesky import (
     RULES,
     BlueskyPublisher,
     facets,

@@ -19,15 +19,15 @@ from typing import Any
 import pytest
 from urllib3.connection import HTTPConnection
 
-from pierrot.api_session import ApiSession, DeadlineAdapter
-from pierrot.bluesky import BlueskyPublisher
+from pierrot.adapters.flickr import FlickrPhotoSource
+from pierrot.adapters.http import ApiSession, DeadlineAdapter
+from pierrot.adapters.images.fetcher import HttpImageFetcher
+from pierrot.adapters.networks.bluesky import BlueskyPublisher
+from pierrot.adapters.networks.mastodon import MastodonPublisher
+from pierrot.adapters.networks.x import XPublisher
 from pierrot.domain import Photo, Size
 from pierrot.errors import FlickrError, PostOutcomeUnknown, PublishError, SizeUnavailable
-from pierrot.flickr import FlickrPhotoSource
-from pierrot.images import HttpImageFetcher
-from pierrot.mastodon import MastodonPublisher
 from pierrot.ports import FetchedImage
-from pierrot.x import XPublisher
 from tests.integration.faulty_http import FaultyServer, read_slowly, stall_after_head, trickle, trickle_head
 
 TIMEOUT = 0.5

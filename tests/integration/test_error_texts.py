@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import responses
 
-from pierrot.bluesky import BlueskyPublisher
+from pierrot.adapters.flickr import FlickrPhotoSource
+from pierrot.adapters.networks.bluesky import BlueskyPublisher
+from pierrot.adapters.networks.mastodon import MastodonPublisher
+from pierrot.adapters.networks.x import XPublisher
 from pierrot.errors import FlickrError, PublishError
-from pierrot.flickr import FlickrPhotoSource
 from pierrot.logs import excerpt, scrub
-from pierrot.mastodon import MastodonPublisher
 from pierrot.ports import Attempt, FetchedImage
-from pierrot.x import XPublisher
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 # Where the credential starts in the server's message: just before, at and after the 300th character.

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pierrot.exif import ImageRefused, display_size, has_location, image_size, strip_location
+from pierrot.adapters.images.exif import ImageRefused, display_size, has_location, image_size, strip_location
 from tests.exif_samples import make_exif, make_gif, make_jpeg, make_png, make_webp
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "located"

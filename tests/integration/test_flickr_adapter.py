@@ -15,8 +15,8 @@ import pytest
 import requests
 import responses
 
+from pierrot.adapters.flickr import FlickrPhotoSource
 from pierrot.errors import ConfigError, FlickrError
-from pierrot.flickr import FlickrPhotoSource
 from tests.integration.faulty_http import FaultyServer, hang, not_tls, trickle
 
 API_URL = "https://api.flickr.com/services/rest/"
@@ -827,6 +827,6 @@ def test_an_original_larger_than_any_network_takes_is_left_out_and_counts_are_re
 
 
 def test_the_listing_asks_for_views_and_favourites():
-    from pierrot.flickr import EXTRAS
+    from pierrot.adapters.flickr import EXTRAS
 
     assert {"views", "count_faves", "date_taken"} <= set(EXTRAS.split(","))

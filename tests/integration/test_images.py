@@ -14,11 +14,11 @@ import pytest
 import requests
 import responses
 
+from pierrot.adapters.images.fetcher import USER_AGENT, HttpImageFetcher
+from pierrot.adapters.networks.xtext import RULES as X
 from pierrot.domain import Photo, Size, sizes_for
 from pierrot.errors import ConfigError, ImageError, SizeUnavailable
-from pierrot.images import USER_AGENT, HttpImageFetcher
 from pierrot.ports import FetchedImage
-from pierrot.xtext import RULES as X
 from tests.integration.faulty_http import FaultyServer, trickle
 
 CDN = "https://live.staticflickr.com/65535"
@@ -142,7 +142,7 @@ def test_a_download_interrupted_midway_leaves_no_partial_file(
     # The answer promises more bytes than come before the connection ends.
     cdn.get(url("k"), body=JPEG, headers={"Content-Length": str(len(JPEG) + 5000)}, auto_calculate_content_length=False)
     cdn.get(url("h"), body=JPEG)
-    caplog.set_level(logging.INFO, logger="pierrot.images")  # a CLI test may have quietened "pierrot"
+    caplog.set_level(logging.INFO, logger="pierrot.adapters.images.fetcher")  # a CLI test may have quietened "pierrot"
 
     image = first_fit(HttpImageFetcher(), photo("k", "h"), tmp_path)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import responses
 
+from pierrot.adapters.images.fetcher import HttpImageFetcher
 from pierrot.errors import SizeUnavailable
-from pierrot.images import HttpImageFetcher
 from tests.integration.test_images import photo, url
 
 

@@ -3,7 +3,7 @@
 Lambda's python3.12 runtime has no setuptools (so no ``pkg_resources``) and none of the developer's packages:
 a bundle that imports fine in the project's venv can still crash there. So a Python 3.12 child process, isolated
 (``-I -S``: no site-packages, no PYTHON* variables) and with only the bundle added to ``sys.path``, imports
-``pierrot.aws_lambda`` and calls both handlers as Lambda would: secrets from SSM and documents in S3 (moto),
+``pierrot.entrypoints.aws_lambda`` and calls both handlers as Lambda would: secrets from SSM and documents in S3 (moto),
 Flickr, the image host and X from the e2e fakes. Every path of sync and publish runs, the post's weighted
 length included.
 
@@ -63,7 +63,7 @@ import json, sys, sysconfig, time
 bundle, calls = sys.argv[1], json.loads(sys.argv[2])
 sys.path.insert(0, bundle)
 started = time.perf_counter()
-import pierrot.aws_lambda as handlers
+import pierrot.entrypoints.aws_lambda as handlers
 imported = time.perf_counter()
 answers = []
 for name, event in calls:
@@ -234,7 +234,7 @@ def test_both_handlers_run_from_the_bundle_alone_on_python_312(
     assert "Traceback" not in result["stderr"]
     # The figures docs/performance.md quotes (shown by `pytest -s`); not asserted on a shared machine.
     print(
-        f"\nbundle on Python 3.12: import pierrot.aws_lambda {result['import_seconds']:.3f} s; "
+        f"\nbundle on Python 3.12: import pierrot.entrypoints.aws_lambda {result['import_seconds']:.3f} s; "
         + ", ".join(f"{a['handler']} {a['seconds']:.3f} s" for a in result["answers"])
     )
 

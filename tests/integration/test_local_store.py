@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 import pierrot
+from pierrot.adapters.stores import open_store
+from pierrot.adapters.stores.local import LocalStore
 from pierrot.config import parse_store
 from pierrot.domain import CATALOGUE_DOCUMENT, META_DOCUMENT
 from pierrot.errors import StoreError
-from pierrot.stores import open_store
-from pierrot.stores.local import LocalStore
 
 DOC = CATALOGUE_DOCUMENT
 
@@ -29,7 +29,7 @@ def mode(path: Path) -> int:
 
 def test_open_store_gives_a_folder_store_without_importing_boto3(tmp_path):
     code = (
-        "import sys; from pierrot.config import parse_store; from pierrot.stores import open_store; "
+        "import sys; from pierrot.config import parse_store; from pierrot.adapters.stores import open_store; "
         f"store = open_store(parse_store({str(tmp_path)!r})); "
         "print(type(store).__name__, store.location, 'boto3' in sys.modules)"
     )

@@ -19,9 +19,7 @@ import responses
 from requests_toolbelt.multipart.decoder import MultipartDecoder
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from pierrot.domain import iso
-from pierrot.errors import ConfigError, DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
-from pierrot.mastodon import (
+from pierrot.adapters.networks.mastodon import (
     DEFAULT_RULES,
     KEY_WINDOW,
     MastodonPublisher,
@@ -29,6 +27,8 @@ from pierrot.mastodon import (
     mastodon_length,
     rules_from_instance,
 )
+from pierrot.domain import iso
+from pierrot.errors import ConfigError, DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import Attempt, FetchedImage, Post
 from tests.e2e.fake_mastodon import MastodonFake, MastodonFault, mastodon_count
 from tests.e2e.servers import ServerThread, jpeg

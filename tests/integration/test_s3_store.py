@@ -8,11 +8,11 @@ import uuid
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from pierrot.adapters.stores import open_store
+from pierrot.adapters.stores.s3 import S3Store
 from pierrot.config import parse_store
 from pierrot.domain import CATALOGUE_DOCUMENT
 from pierrot.errors import ConflictError, StoreError
-from pierrot.stores import open_store
-from pierrot.stores.s3 import S3Store
 
 DOC = CATALOGUE_DOCUMENT
 

@@ -17,9 +17,9 @@ from oauthlib.oauth1 import Client as OAuthClient
 from requests_toolbelt.multipart.decoder import MultipartDecoder
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
+from pierrot.adapters.networks.x import XPublisher
 from pierrot.errors import ConfigError, DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import FetchedImage
-from pierrot.x import XPublisher
 from tests.integration.faulty_http import FaultyServer, trickle
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

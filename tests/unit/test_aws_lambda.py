@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from pierrot import aws_lambda, wiring
 from pierrot.config import Settings
+from pierrot.entrypoints import aws_lambda, wiring
 from pierrot.errors import CatalogueMissing, ConfigError, DocumentError, FlickrError, PierrotError, UsageError
 from tests.fakes import FakeFetcher, FakeFlickr, FakePublisher, make_photo
 
@@ -398,7 +398,7 @@ def test_secrets_never_appear_in_the_logs_or_the_raised_error(
     def leak(nsid: str) -> Any:
         # An adapter that wrongly logs a signed URL and puts it in its message.
         url = f"https://api.flickr.com/services/rest/?api_key={key}&method=x"
-        logging.getLogger("pierrot.flickr").info("GET %s", url)
+        logging.getLogger("pierrot.adapters.flickr").info("GET %s", url)
         raise FlickrError(f"cannot reach {url}")
 
     monkeypatch.setattr(adapters.flickr, "summary", leak)
@@ -420,7 +420,7 @@ def two_networks(aws: Any, adapters: Adapters, monkeypatch: pytest.MonkeyPatch) 
     """X and Bluesky, the Bluesky app password in SSM like the others; a publisher fake for each network."""
     import boto3
 
-    from pierrot.bluesky import RULES as BLUESKY
+    from pierrot.adapters.networks.bluesky import RULES as BLUESKY
 
     boto3.client("ssm").put_parameter(Name="/pierrot/bluesky/app_password", Value="bsky-app-password-0007",
                                       Type="SecureString")

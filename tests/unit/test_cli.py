@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from pierrot import wiring
-from pierrot.cli import cli
 from pierrot.domain import LOG_DOCUMENT
+from pierrot.entrypoints import wiring
+from pierrot.entrypoints.cli import cli
 from pierrot.errors import PostOutcomeUnknown, PostRefused
 from tests.fakes import FakeFetcher, FakeFlickr, FakePublisher, isolated_settings, make_photo
 
@@ -520,10 +520,10 @@ def test_help_does_not_import_the_service() -> None:
     import sys
 
     code = (
-        "import sys\nfrom pierrot.cli import cli\n"
+        "import sys\nfrom pierrot.entrypoints.cli import cli\n"
         "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in sys.modules if m.startswith('pierrot.') and m not in "
-        "('pierrot.cli', 'pierrot.config', 'pierrot.errors')), file=sys.stderr)\n"
+        "('pierrot.entrypoints', 'pierrot.entrypoints.cli', 'pierrot.config', 'pierrot.errors')), file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "PIERROT_PUBLISH_TEMPLATE" in done.stdout
@@ -610,7 +610,7 @@ def test_quiet_still_shows_a_logged_warning_escaped(world: World, monkeypatch: p
     summary = world.flickr.summary
 
     def warn_then_answer(nsid: str) -> Any:
-        logging.getLogger("pierrot.flickr").warning("odd answer: %s", "\x1b[2J")
+        logging.getLogger("pierrot.adapters.flickr").warning("odd answer: %s", "\x1b[2J")
         return summary(nsid)
 
     monkeypatch.setattr(world.flickr, "summary", warn_then_answer)

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from pierrot import service, wiring
+from pierrot import service
 from pierrot.domain import LOG_DOCUMENT, PUBLISHED, UNKNOWN, LogEntry, iso
+from pierrot.entrypoints import wiring
 from pierrot.errors import PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import Post, Settled
 from tests.fakes import FakeFetcher, FakeFlickr, isolated_settings, make_photo

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from pierrot.compose import (
+from pierrot.domain import Photo
+from pierrot.domain.compose import (
     MAX_ALT_TEXT,
     MAX_POST_WEIGHT,
     compose_alt_text,
@@ -19,7 +20,6 @@ from pierrot.compose import (
     validate_template,
     weighted_length,
 )
-from pierrot.domain import Photo
 from pierrot.errors import ConfigError
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -364,8 +364,8 @@ def test_alt_text_fixed_text_too_long_is_a_config_error() -> None:
 
 def test_bidi_controls_are_dropped_from_the_post_and_the_alt_text() -> None:
     """U+202E reverses what follows on screen: a title could make a post read as something else."""
-    from pierrot.compose import compose_alt_text, compose_post
     from pierrot.domain import Photo
+    from pierrot.domain.compose import compose_alt_text, compose_post
 
     photo = Photo("1", title="evil\u202etxt.exe", description="a\u2066b\u2069c \u202adone\u202c")
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from pierrot import bluesky, compose, mastodon, xtext
-from pierrot.domain import Photo
+from pierrot.adapters.networks import bluesky, mastodon, xtext
+from pierrot.domain import Photo, compose
 from pierrot.ports import NetworkRules
 
 PIXELFED = mastodon.rules_from_instance({"version": "3.5.3 (compatible; Pixelfed 0.12.4)"})

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from pierrot.adapters.images.fetcher import HttpImageFetcher
 from pierrot.config import load_settings
 from pierrot.errors import ConfigError
-from pierrot.images import HttpImageFetcher
 
 
 @pytest.mark.parametrize(

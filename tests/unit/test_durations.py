@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from pierrot.durations import format_age, format_duration, parse_duration
+from pierrot.domain.durations import format_age, format_duration, parse_duration
 from pierrot.errors import ConfigError
 
 SETTING = "PIERROT_MIN_INTERVAL"

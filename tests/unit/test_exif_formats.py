@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pierrot.exif import ImageRefused, display_size, has_location, image_size, strip_location
+from pierrot.adapters.images.exif import ImageRefused, display_size, has_location, image_size, strip_location
 from tests.exif_samples import (
     EXIF_FLAG,
     GIF_FRAME,

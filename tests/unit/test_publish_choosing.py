@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from pierrot import service
-from pierrot.bluesky import RULES as BLUESKY
+from pierrot.adapters.networks.bluesky import RULES as BLUESKY
+from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
+from pierrot.adapters.networks.xtext import RULES as X
 from pierrot.domain import FAILED, PENDING, PUBLISHED, UNKNOWN, Filters, Photo
 from pierrot.errors import EXIT_NOTHING_TO_PUBLISH, EXIT_USAGE, NothingToPublish, PierrotError, UsageError
-from pierrot.mastodon import DEFAULT_RULES as MASTODON
-from pierrot.xtext import RULES as X
 from tests.fakes import make_photo
 from tests.unit.test_publish_networks import (
     Factory,

@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 
 from pierrot import service
-from pierrot.bluesky import RULES as BLUESKY
+from pierrot.adapters.images.exif import display_size, has_location
+from pierrot.adapters.networks.bluesky import RULES as BLUESKY
+from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
+from pierrot.adapters.networks.xtext import RULES as X
 from pierrot.domain import (
     CATALOGUE_DOCUMENT,
     FAILED,
@@ -42,10 +45,7 @@ from pierrot.errors import (
     PublishError,
     UsageError,
 )
-from pierrot.exif import display_size, has_location
-from pierrot.mastodon import DEFAULT_RULES as MASTODON
 from pierrot.ports import Attempt, FetchedImage, NetworkRules, Post, Publisher, Settled
-from pierrot.xtext import RULES as X
 from tests.fakes import JPEG, FakeFetcher, FakePublisher, FakeStore, make_photo
 
 NSID = "12345678@N00"

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from pierrot.bluesky import RULES as BLUESKY
+from pierrot.adapters.networks.bluesky import RULES as BLUESKY
+from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
+from pierrot.adapters.networks.xtext import RULES as X
 from pierrot.domain import FAILED, LOG_DOCUMENT, PENDING, PUBLISHED, UNKNOWN, LogEntry, PublishLog
 from pierrot.errors import DuplicateEvent, ImageError, PierrotError, PostRefused, PublishError, StoreError
-from pierrot.mastodon import DEFAULT_RULES as MASTODON
 from pierrot.ports import Attempt, Post, Settled
-from pierrot.xtext import RULES as X
 from tests.fakes import FakeFetcher, FakeStore
 from tests.unit.test_publish_networks import (
     KEY,

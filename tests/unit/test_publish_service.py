@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from pierrot import service
+from pierrot.adapters.networks.xtext import RULES as X_RULES
 from pierrot.domain import (
     CATALOGUE_DOCUMENT,
     FAILED,
@@ -46,7 +47,6 @@ from pierrot.errors import (
     UsageError,
 )
 from pierrot.ports import Attempt, DocumentStore, Publisher, Versioned
-from pierrot.xtext import RULES as X_RULES
 from tests.fakes import Crash, FakeFetcher, FakePublisher, FakeStore, failing_store_writes, make_photo
 
 NSID = "12345678@N00"

@@ -12,14 +12,14 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from pierrot.bluesky import RULES as BLUESKY
+from pierrot.adapters.networks.bluesky import RULES as BLUESKY
+from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
+from pierrot.adapters.networks.mastodon import MastodonPublisher
+from pierrot.adapters.networks.xtext import RULES as X
 from pierrot.domain import FAILED, PUBLISHED, UNKNOWN, parse_iso
 from pierrot.errors import AnotherRunActive, DuplicateEvent, PierrotError
-from pierrot.mastodon import DEFAULT_RULES as MASTODON
-from pierrot.mastodon import MastodonPublisher
 from pierrot.ports import Attempt, Post, Settled
 from pierrot.service import SomeNetworksFailed
-from pierrot.xtext import RULES as X
 from tests.fakes import make_photo
 from tests.unit.test_publish_networks import (
     T0,

@@ -12,8 +12,17 @@ from typing import Any
 import pytest
 
 from pierrot.domain import Photo
+from pierrot.domain.selection import (
+    MODES,
+    Choice,
+    check_mode,
+    choose,
+    month_name,
+    popularity,
+    years_ago,
+    years_ago_text,
+)
 from pierrot.errors import ConfigError, NothingToPublish
-from pierrot.selection import MODES, Choice, check_mode, choose, month_name, popularity, years_ago, years_ago_text
 
 TODAY = dt.date(2026, 11, 30)
 DRAWS = 2000

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pierrot import service
+from pierrot.adapters.networks.xtext import RULES as X_RULES
 from pierrot.domain import (
     CATALOGUE_DOCUMENT,
     FAILED,
@@ -25,7 +26,6 @@ from pierrot.domain import (
     PublishLog,
 )
 from pierrot.errors import EXIT_USAGE, ConflictError, NothingToPublish, UsageError
-from pierrot.xtext import RULES as X_RULES
 from tests.fakes import FakeFetcher, FakeFlickr, FakePublisher, FakeStore, failing_store_writes, make_photo
 
 NSID = "12345678@N00"

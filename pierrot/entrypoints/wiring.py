@@ -13,14 +13,14 @@ from pierrot.service import NetworkOptions, PublishOptions
 
 
 def build_store(settings: Settings) -> DocumentStore:
-    from pierrot.stores import open_store
+    from pierrot.adapters.stores import open_store
 
     return open_store(settings.store_location, timeout=settings.timeout)
 
 
 def build_source(settings: Settings) -> PhotoSource:
     settings.require("flickr_api_key", "flickr_api_secret")
-    from pierrot.flickr import FlickrPhotoSource
+    from pierrot.adapters.flickr import FlickrPhotoSource
 
     return FlickrPhotoSource(
         settings.flickr_api_key, settings.flickr_api_secret, api_url=settings.flickr_api_url, timeout=settings.timeout
@@ -28,7 +28,7 @@ def build_source(settings: Settings) -> PhotoSource:
 
 
 def build_fetcher(settings: Settings) -> ImageFetcher:
-    from pierrot.images import HttpImageFetcher
+    from pierrot.adapters.images.fetcher import HttpImageFetcher
 
     return HttpImageFetcher(extra_hosts=settings.image_hosts or (), timeout=settings.timeout)
 
@@ -37,7 +37,7 @@ def build_publisher(settings: Settings, network: str = "x") -> Publisher:
     """The publisher of one network, from its settings (ConfigError naming what is missing)."""
     settings.require(*NETWORK_SETTINGS[network])
     if network == "bluesky":
-        from pierrot.bluesky import BlueskyPublisher
+        from pierrot.adapters.networks.bluesky import BlueskyPublisher
 
         return BlueskyPublisher(
             handle=settings.bluesky_handle,
@@ -46,7 +46,7 @@ def build_publisher(settings: Settings, network: str = "x") -> Publisher:
             timeout=settings.timeout,
         )
     if network == "mastodon":
-        from pierrot.mastodon import MastodonPublisher
+        from pierrot.adapters.networks.mastodon import MastodonPublisher
 
         return MastodonPublisher(
             url=settings.mastodon_url,
@@ -54,7 +54,7 @@ def build_publisher(settings: Settings, network: str = "x") -> Publisher:
             visibility=settings.mastodon_visibility,
             timeout=settings.timeout,
         )
-    from pierrot.x import XPublisher
+    from pierrot.adapters.networks.x import XPublisher
 
     return XPublisher(
         api_key=settings.x_api_key,
@@ -69,14 +69,14 @@ def build_publisher(settings: Settings, network: str = "x") -> Publisher:
 def network_rules(network: str) -> NetworkRules:
     """A network's rules without credentials or a network call (an instance's own limits come at prepare)."""
     if network == "bluesky":
-        from pierrot.bluesky import RULES as BLUESKY
+        from pierrot.adapters.networks.bluesky import RULES as BLUESKY
 
         return BLUESKY
     if network == "mastodon":
-        from pierrot.mastodon import DEFAULT_RULES as MASTODON
+        from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
 
         return MASTODON
-    from pierrot.xtext import RULES as X
+    from pierrot.adapters.networks.xtext import RULES as X
 
     return X
 

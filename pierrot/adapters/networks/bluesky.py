@@ -16,7 +16,7 @@ import regex  # type: ignore[import-untyped,unused-ignore]
 import requests
 
 from pierrot import __version__
-from pierrot.api_session import (
+from pierrot.adapters.http import (
     ApiSession,
     RedirectRefused,
     describe_failure,

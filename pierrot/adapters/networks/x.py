@@ -10,7 +10,7 @@ import requests
 import tweepy
 
 from pierrot import __version__
-from pierrot.api_session import (
+from pierrot.adapters.http import (
     ApiSession,
     RedirectRefused,
     describe_failure,
@@ -19,10 +19,10 @@ from pierrot.api_session import (
     resets,
     sent_credentials,
 )
+from pierrot.adapters.networks.xtext import RULES
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.logs import excerpt, scrub
 from pierrot.ports import Attempt, FetchedImage, Post, Publisher
-from pierrot.xtext import RULES
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from pierrot import service, wiring
+from pierrot import service
 from pierrot.config import SPECS, SPECS_BY_ATTR, Settings, load_settings
+from pierrot.entrypoints import wiring
 from pierrot.errors import (
     CatalogueMissing,
     ConfigError,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pierrot.exif.errors import ImageRefused
+from pierrot.adapters.images.exif.errors import ImageRefused
 
 MAGICS = (b"GIF87a", b"GIF89a")
 IMAGE, EXTENSION, TRAILER = 0x2C, 0x21, 0x3B

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from pierrot.exif.errors import ImageRefused
-from pierrot.exif.tiff import clean_tiff
+from pierrot.adapters.images.exif.errors import ImageRefused
+from pierrot.adapters.images.exif.tiff import clean_tiff
 
 SOI, EOI, SOS = 0xD8, 0xD9, 0xDA
 APP0, APP1, APP2, APP14 = 0xE0, 0xE1, 0xE2, 0xEE

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import regex  # type: ignore[import-untyped,unused-ignore]
 
-from pierrot import xtext
+from pierrot.adapters.networks import xtext
 from pierrot.domain import Photo
 from pierrot.errors import ConfigError
 
@@ -31,7 +31,7 @@ _SAMPLE_FIXED = {
     "years_ago": "10 years ago today", "month": "September",
 }
 Measure = Callable[[str], int]
-# Values that depend on the run, not the photo alone: {years_ago} and {month} (see pierrot.selection).
+# Values that depend on the run, not the photo alone: {years_ago} and {month} (see pierrot.domain.selection).
 Context = Mapping[str, str]
 # How far back from the cut a space may be and still be preferred, in code points.
 _WORD_WINDOW = 20

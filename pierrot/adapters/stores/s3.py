@@ -17,10 +17,10 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from pierrot.adapters.stores.codec import decode, encode, encode_chunks
 from pierrot.errors import ConflictError, StoreError
 from pierrot.logs import REDACT
 from pierrot.ports import DocumentStore, Encoded, Versioned
-from pierrot.stores.codec import decode, encode, encode_chunks
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

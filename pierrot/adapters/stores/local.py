@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pierrot.adapters.stores.codec import decode, encode, encode_chunks
 from pierrot.errors import ConflictError, StoreError
 from pierrot.ports import DocumentStore, Encoded, Versioned
-from pierrot.stores.codec import decode, encode, encode_chunks
 
 LOCK_FILE = ".pierrot.lock"
 TEMP_PREFIX = ".pierrot-"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pierrot.exif.errors import ImageRefused
-from pierrot.exif.tiff import clean_tiff
+from pierrot.adapters.images.exif.errors import ImageRefused
+from pierrot.adapters.images.exif.tiff import clean_tiff
 
 IMAGE_CHUNKS = frozenset({b"VP8 ", b"VP8L", b"ANMF"})
 KEPT = IMAGE_CHUNKS | {b"VP8X", b"ALPH", b"ANIM", b"ICCP"}

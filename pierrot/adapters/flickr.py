@@ -24,7 +24,7 @@ import requests
 from flickrapi.exceptions import FlickrError as LibFlickrError
 
 from pierrot import __version__
-from pierrot.api_session import (
+from pierrot.adapters.http import (
     DEADLINE_FACTOR,
     MAX_ANSWER_BYTES,
     AnswerTooLarge,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import zlib
 
-from pierrot.exif.errors import ImageRefused
-from pierrot.exif.tiff import clean_tiff
+from pierrot.adapters.images.exif.errors import ImageRefused
+from pierrot.adapters.images.exif.tiff import clean_tiff
 
 MAGIC = b"\x89PNG\r\n\x1a\n"
 # Image data, palette and transparency, colour (gamma, chromaticities, sRGB, ICC, cICP, significant bits), pixel

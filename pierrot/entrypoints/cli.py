@@ -158,7 +158,8 @@ def _progress(app: App, label: str) -> Iterator[Callable[[int, int], None] | Non
 @pass_app
 def sync(app: App, full: bool) -> None:
     """Mirror the photostream into the catalogue; only what changed, unless --full."""
-    from pierrot import service, wiring
+    from pierrot import service
+    from pierrot.entrypoints import wiring
 
     app.settings.require(*wiring.FLICKR_SETTINGS)
     store = wiring.build_store(app.settings)
@@ -195,8 +196,9 @@ def sync(app: App, full: bool) -> None:
 def publish(app: App, /, dry_run: bool, photo_id: str | None, force: bool, output_dir: Path | None,
             jitter: str | None, **overrides: Any) -> None:
     """Post one never-posted photo to each network with alt text, and print the posts' URLs."""
-    from pierrot import service, wiring
-    from pierrot.durations import parse_duration
+    from pierrot import service
+    from pierrot.domain.durations import parse_duration
+    from pierrot.entrypoints import wiring
 
     if force and not photo_id:
         raise click.UsageError("--force only applies with --photo ID")
@@ -271,7 +273,8 @@ def _when(text: str | None) -> str:
 @pass_app
 def status(app: App, as_json: bool) -> None:
     """Photos in the catalogue, published, remaining, and what needs a look, over each network."""
-    from pierrot import service, wiring
+    from pierrot import service
+    from pierrot.entrypoints import wiring
 
     state = service.status(wiring.build_store(app.settings), app.settings.filters, networks=app.settings.networks)
     if as_json:
@@ -305,7 +308,7 @@ def status(app: App, as_json: bool) -> None:
 
 
 def _age(seconds: int | None) -> str:
-    from pierrot.durations import format_age
+    from pierrot.domain.durations import format_age
 
     return format_age(seconds or 0)
 
@@ -316,7 +319,8 @@ def _age(seconds: int | None) -> str:
 @pass_app
 def history(app: App, as_json: bool, limit: int | None) -> None:
     """The publish log, newest first."""
-    from pierrot import service, wiring
+    from pierrot import service
+    from pierrot.entrypoints import wiring
 
     items = service.history(wiring.build_store(app.settings), limit=limit)
     if as_json:
@@ -343,8 +347,9 @@ def history(app: App, as_json: bool, limit: int | None) -> None:
 @pass_app
 def check(app: App, no_x: bool, max_silence: str | None) -> None:
     """Verify the setup without changing anything; exit 0 only if every check passes."""
-    from pierrot import service, wiring
-    from pierrot.durations import parse_duration
+    from pierrot import service
+    from pierrot.domain.durations import parse_duration
+    from pierrot.entrypoints import wiring
 
     silence = parse_duration(max_silence, "--max-silence") if max_silence else None
     app.warn_about_settings = False
@@ -411,7 +416,8 @@ def _post_url(settings: Settings, network: str, post_id: str) -> str | None:
 @pass_app
 def resolve(app: App, photo_id: str, post: str | None, not_posted: bool, network: str) -> None:
     """Settle an unknown (or stale pending) publish after checking your account."""
-    from pierrot import service, wiring
+    from pierrot import service
+    from pierrot.entrypoints import wiring
 
     if bool(post) == not_posted:
         raise click.UsageError("give exactly one of --posted POST_ID or --not-posted")

@@ -13,9 +13,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from pierrot.exif import gif, jpeg, png, webp
-from pierrot.exif.errors import ImageRefused
-from pierrot.exif.tiff import Camera, camera_from, orientation_of
+from pierrot.adapters.images.exif import gif, jpeg, png, webp
+from pierrot.adapters.images.exif.errors import ImageRefused
+from pierrot.adapters.images.exif.tiff import Camera, camera_from, orientation_of
 
 __all__ = [
     "Camera",

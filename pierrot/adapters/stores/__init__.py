@@ -10,11 +10,11 @@ def open_store(location: StoreLocation, *, timeout: float = 30.0) -> DocumentSto
     """The store that ``location`` names."""
     # Each adapter is imported only when used: importing boto3 costs a noticeable part of start-up.
     if location.kind == "s3" and location.bucket:
-        from pierrot.stores.s3 import S3Store
+        from pierrot.adapters.stores.s3 import S3Store
 
         return S3Store(location.bucket, location.prefix, timeout=timeout)
     if location.kind == "local" and location.path is not None:
-        from pierrot.stores.local import LocalStore
+        from pierrot.adapters.stores.local import LocalStore
 
         return LocalStore(location.path)
     raise ValueError(f"not a store location: {location!r}")

@@ -1,0 +1,1 @@
+"""The social networks: one module each."""
