@@ -227,8 +227,11 @@ class Publisher(abc.ABC):
         return Attempt(key="", created_at=created_at)
 
     @abc.abstractmethod
-    def upload_media(self, image: FetchedImage, alt_text: str | None) -> str:
-        """Upload the image with its alt text; returns the media id. Nothing is public yet (PublishError)."""
+    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+        """Upload the image with its alt text; returns the media id. Nothing is public yet (PublishError).
+
+        ``text`` is the post's text, for a network that stages the whole post before publishing it (Threads'
+        container); the others ignore it and take the text in ``create_post``."""
 
     @abc.abstractmethod
     def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:

@@ -252,7 +252,7 @@ class FakePublisher(Publisher):
             return Attempt(key="", created_at=created_at)
         return Attempt(key=f"k{next(self._ids)}", created_at=created_at)
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None) -> str:
+    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
         self._step("upload")
         assert image.path.exists(), "the image must exist while it is uploaded"
         media_id = f"m{next(self._ids)}"

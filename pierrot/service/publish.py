@@ -589,7 +589,7 @@ class _Run:
             network = next(n for n in self.options.networks if n.name == name)
             alt = self._alt(photo, network, rules)
             result.photo_id, result.text, result.image, result.alt_text = photo.id, entry.text or "", image, alt
-            media_id = self.publishers[name].upload_media(image, alt)
+            media_id = self.publishers[name].upload_media(image, alt, text=entry.text or "")
         except PierrotError as exc:
             if absent:
                 state, kept = self._settle_record(
@@ -800,7 +800,7 @@ class _Run:
         for name in active:
             result = self.results[name]
             try:
-                media_id = self.publishers[name].upload_media(images[name], result.alt_text)
+                media_id = self.publishers[name].upload_media(images[name], result.alt_text, text=result.text)
                 self._account(name)  # kept with the claim: the post is only ever settled against this account
                 media[name] = media_id
             except PierrotError as exc:

@@ -155,9 +155,9 @@ class NetworkPublisher(FakePublisher):
         self._step("prepare")
         return self.prepared or self.rules
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None) -> str:
+    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
         self.images.append((image.size_label, image.path.read_bytes()))
-        return super().upload_media(image, alt_text)
+        return super().upload_media(image, alt_text, text=text)
 
     def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
         self.attempts.append(attempt)

@@ -83,7 +83,7 @@ class XPublisher(Publisher):
 
     # ---- nothing public yet: any failure is a plain PublishError -------------------------------
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None = None) -> str:
+    def upload_media(self, image: FetchedImage, alt_text: str | None = None, *, text: str = "") -> str:
         """Upload the image (v2 simple upload) and set its alt text; returns the media id."""
         media_id = self._upload(image)
         if alt_text:
