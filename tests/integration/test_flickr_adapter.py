@@ -666,7 +666,9 @@ def test_a_hung_flickr_gives_up_within_twice_the_timeout(source):
         flickr_source = source(api_url=server.origin + "/services/rest/", timeout=0.5, attempts=4)
         started = time.monotonic()
 
-        with pytest.raises(FlickrError, match=r"not answering \(no answer within 0.5 s\)"):
+        # The read timeout (0.5 s) ends it, or on a loaded machine the whole call's deadline (twice that) first.
+        with pytest.raises(FlickrError, match=r"not answering \((no answer within 0.5 s|the answer did not complete "
+                           r"within 1 s)\)"):
             flickr_source.summary(NSID)
         elapsed = time.monotonic() - started
 
