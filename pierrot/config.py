@@ -8,7 +8,6 @@ import ipaddress
 import os
 import re
 import stat
-import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -16,22 +15,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from pierrot.adapters.networks import names, networks
 from pierrot.errors import ConfigError
+from pierrot.specs import Spec as Spec  # it lives in pierrot.specs (networks declare theirs); importable here too
 
 if TYPE_CHECKING:
     from pierrot.domain import Filters
 
-# This module is imported by `pierrot --help` (for the list of settings): keep its imports cheap.
+# This module is imported by `pierrot --help` (for the list of settings): keep its imports cheap. The networks'
+# modules come with it, since they declare their settings.
 
 DEFAULT_FLICKR_API_URL = "https://api.flickr.com/services/rest/"
-DEFAULT_X_API_URL = "https://api.x.com"
 DEFAULT_TEMPLATE = "{title}"
 DEFAULT_ALT_TEMPLATE = "{title}. {description}"
 DEFAULT_LEASE_SECONDS = 900
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
-DEFAULT_BLUESKY_SERVICE = "https://bsky.social"
-NETWORKS = ("x", "bluesky", "mastodon")
+NETWORKS = names()
 
 MAX_SECONDS = 7 * 24 * 3600
 # [store] url has these other names too: people write what the value is.
@@ -40,39 +40,23 @@ STORE_KEY_ALIASES = ("path", "location", "uri")
 NSID = re.compile(r"^\d+@[A-Z]\d{2}$")
 
 
-@dataclass(frozen=True)
-class Spec:
-    """One setting: its attribute, environment variable, config-file place, kind and default."""
-
-    attr: str
-    env: str
-    section: str
-    key: str
-    kind: str = "str"  # str, bool, int, float, date, list, duration, choice, networks
-    secret: bool = False
-    default: Any = None
-    help: str = ""
-    choices: tuple[str, ...] = ()
+def _flickr_rest_url(url: str) -> str:
+    # A bare Flickr host means its REST path.
+    return url.rstrip("/") + "/services/rest/" if re.fullmatch(r"https?://[^/]+/?", url) else url
 
 
-SPECS: tuple[Spec, ...] = (
+CORE_SPECS: tuple[Spec, ...] = (
     Spec("store", "PIERROT_STORE", "store", "url", help="where the documents live: s3://bucket[/prefix], a folder"),
     Spec("flickr_api_key", "PIERROT_FLICKR_API_KEY", "flickr", "api_key", secret=True, help="Flickr API key"),
     Spec("flickr_api_secret", "PIERROT_FLICKR_API_SECRET", "flickr", "api_secret", secret=True,
          help="Flickr API secret"),
     Spec("flickr_user", "PIERROT_FLICKR_USER", "flickr", "user",
          help="the photostream: an NSID, a username or the path alias of its URL"),
-    Spec("flickr_api_url", "PIERROT_FLICKR_API_URL", "flickr", "api_url", default=DEFAULT_FLICKR_API_URL,
+    Spec("flickr_api_url", "PIERROT_FLICKR_API_URL", "flickr", "api_url", kind="url", default=DEFAULT_FLICKR_API_URL,
+         normalise=_flickr_rest_url,
          help="Flickr REST endpoint; https, or http on loopback only (for testing against a fake)"),
     Spec("image_hosts", "PIERROT_FLICKR_IMAGE_HOSTS", "flickr", "image_hosts", kind="list",
          help="image hosts allowed besides Flickr's own (host or scheme://host:port; for testing)"),
-    Spec("x_api_key", "PIERROT_X_API_KEY", "x", "api_key", secret=True, help="X API key (consumer key)"),
-    Spec("x_api_secret", "PIERROT_X_API_SECRET", "x", "api_secret", secret=True, help="X API key secret"),
-    Spec("x_access_token", "PIERROT_X_ACCESS_TOKEN", "x", "access_token", secret=True, help="X access token"),
-    Spec("x_access_token_secret", "PIERROT_X_ACCESS_TOKEN_SECRET", "x", "access_token_secret", secret=True,
-         help="X access token secret"),
-    Spec("x_api_url", "PIERROT_X_API_URL", "x", "api_url", default=DEFAULT_X_API_URL,
-         help="X API base URL for every X call; https, or http on loopback only (for testing against a fake)"),
     Spec("template", "PIERROT_PUBLISH_TEMPLATE", "publish", "template", default=DEFAULT_TEMPLATE,
          help="post text: {title} {description} {url} {date_taken} {year} {tags}"),
     Spec("alt_template", "PIERROT_PUBLISH_ALT_TEMPLATE", "publish", "alt_template", default=DEFAULT_ALT_TEMPLATE,
@@ -93,8 +77,8 @@ SPECS: tuple[Spec, ...] = (
          help="only photos uploaded on or after this date"),
     Spec("licenses", "PIERROT_PUBLISH_LICENSES", "publish", "licenses", kind="list",
          help="only photos under these Flickr license ids"),
-    Spec("networks", "PIERROT_PUBLISH_NETWORKS", "publish", "networks", kind="networks", default=("x",),
-         choices=NETWORKS, help="networks a run posts to: x, bluesky, mastodon (comma-separated or a TOML list)"),
+    Spec("networks", "PIERROT_PUBLISH_NETWORKS", "publish", "networks", kind="networks", default=NETWORKS[:1],
+         choices=NETWORKS, help=f"networks a run posts to: {', '.join(NETWORKS)} (comma-separated or a TOML list)"),
     Spec("keep_location", "PIERROT_PUBLISH_KEEP_LOCATION", "publish", "keep_location", kind="bool", default=False,
          help="keep the images' EXIF GPS location (removed before every upload unless true)"),
     Spec("prefer", "PIERROT_PUBLISH_PREFER", "publish", "prefer", kind="choice", default="random",
@@ -105,34 +89,13 @@ SPECS: tuple[Spec, ...] = (
          help="skip a publish that starts sooner than this after the last post (e.g. 20h, 6d)"),
     Spec("repost_after", "PIERROT_PUBLISH_REPOST_AFTER", "publish", "repost_after", kind="duration",
          help="once every photo is posted, post again those last posted longer ago than this (e.g. 2y)"),
-    Spec("x_template", "PIERROT_X_TEMPLATE", "x", "template", help="post text on X (default: [publish] template)"),
-    Spec("x_alt_template", "PIERROT_X_ALT_TEMPLATE", "x", "alt_template",
-         help="alt text on X (default: [publish] alt_template)"),
-    Spec("bluesky_handle", "PIERROT_BLUESKY_HANDLE", "bluesky", "handle",
-         help="the Bluesky account, e.g. someone.bsky.social"),
-    Spec("bluesky_app_password", "PIERROT_BLUESKY_APP_PASSWORD", "bluesky", "app_password", secret=True,
-         help="a Bluesky app password (Settings, Privacy and security, App passwords), never the account password"),
-    Spec("bluesky_service", "PIERROT_BLUESKY_SERVICE", "bluesky", "service", default=DEFAULT_BLUESKY_SERVICE,
-         help="the Bluesky PDS or entryway; https, or http on loopback only"),
-    Spec("bluesky_template", "PIERROT_BLUESKY_TEMPLATE", "bluesky", "template",
-         help="post text on Bluesky (default: [publish] template)"),
-    Spec("bluesky_alt_template", "PIERROT_BLUESKY_ALT_TEMPLATE", "bluesky", "alt_template",
-         help="alt text on Bluesky (default: [publish] alt_template)"),
-    Spec("mastodon_url", "PIERROT_MASTODON_URL", "mastodon", "url",
-         help="the Mastodon (or Pixelfed) instance, e.g. https://mastodon.social"),
-    Spec("mastodon_access_token", "PIERROT_MASTODON_ACCESS_TOKEN", "mastodon", "access_token", secret=True,
-         help="a token with write:media write:statuses read:accounts (Pixelfed: write read)"),
-    Spec("mastodon_visibility", "PIERROT_MASTODON_VISIBILITY", "mastodon", "visibility", kind="choice",
-         default="public", choices=("public", "unlisted", "private"), help="public, unlisted or private"),
-    Spec("mastodon_template", "PIERROT_MASTODON_TEMPLATE", "mastodon", "template",
-         help="post text on Mastodon (default: [publish] template)"),
-    Spec("mastodon_alt_template", "PIERROT_MASTODON_ALT_TEMPLATE", "mastodon", "alt_template",
-         help="alt text on Mastodon (default: [publish] alt_template)"),
     Spec("lease_seconds", "PIERROT_PUBLISH_LEASE_SECONDS", "publish", "lease_seconds", kind="int",
          default=DEFAULT_LEASE_SECONDS, help="how long a pending publish blocks others"),
     Spec("timeout", "PIERROT_HTTP_TIMEOUT", "store", "http_timeout", kind="float", default=DEFAULT_TIMEOUT_SECONDS,
          help="seconds before a network call is given up"),
 )
+# Every setting: pierrot's own, then each network's (its module declares them; see pierrot.adapters.networks).
+SPECS: tuple[Spec, ...] = CORE_SPECS + tuple(spec for network in networks() for spec in network.specs)
 SPECS_BY_ATTR = {s.attr: s for s in SPECS}
 
 CONFIG_ENV = "PIERROT_CONFIG"
@@ -286,7 +249,7 @@ def _convert(spec: Spec, raw: Any, origin: str) -> Any:
         got = "" if spec.secret else f", got {raw!r}"
         return ConfigError(f"{origin} is malformed: expected {expected}{got}")
 
-    if spec.kind == "str":
+    if spec.kind in {"str", "url"}:
         if not isinstance(raw, str):
             raise bad("a string")
         return raw.strip()
@@ -498,18 +461,11 @@ def load_settings(
     settings = Settings(values, origins, path, loaded, config_problems + env_file_problems,
                         config_problems=config_problems, env_file=env_file, env_file_problems=env_file_problems)
     parse_store(str(values["store"]), origins["store"] if origins["store"] != "default" else "PIERROT_STORE")
-    for url_attr in ("flickr_api_url", "x_api_url", "bluesky_service", "mastodon_url"):
-        if values[url_attr]:
-            _check_api_url(SPECS_BY_ATTR[url_attr], str(values[url_attr]), origins[url_attr])
-    for url_attr in ("bluesky_service", "mastodon_url"):
-        if values[url_attr]:
-            values[url_attr] = str(values[url_attr]).rstrip("/")
-    # Forgiving about how a base URL is written: a bare Flickr host means its REST path, and an X base
-    # given with its version ("…/2") means the host.
-    flickr_url = str(values["flickr_api_url"])
-    if re.fullmatch(r"https?://[^/]+/?", flickr_url):
-        values["flickr_api_url"] = flickr_url.rstrip("/") + "/services/rest/"
-    values["x_api_url"] = re.sub(r"(/2)?/*$", "", str(values["x_api_url"]))
+    for spec in SPECS:
+        if spec.kind == "url" and values[spec.attr]:
+            url = str(values[spec.attr])
+            _check_api_url(spec, url, origins[spec.attr])
+            values[spec.attr] = spec.normalise(url) if spec.normalise else url.rstrip("/")
     if warn is not None:
         for line in settings.warnings:
             warn(line)
@@ -518,7 +474,3 @@ def load_settings(
 
 def is_nsid(user: str) -> bool:
     return bool(NSID.match(user))
-
-
-def stderr_warn(line: str) -> None:
-    print(f"pierrot: warning: {line}", file=sys.stderr)

@@ -333,9 +333,6 @@ class Catalogue:
     def __len__(self) -> int:
         return len(self.photos)
 
-    def by_id(self) -> dict[str, Photo]:
-        return {p.id: p for p in self.photos}
-
     def to_doc(self) -> dict[str, Any]:
         return {"version": CATALOGUE_VERSION, "nsid": self.nsid, "photos": [p.to_doc() for p in self.photos]}
 
@@ -620,9 +617,6 @@ class PublishLog:
             if current is None or _PRECEDENCE[state] > _PRECEDENCE[current]:
                 states[e.photo_id] = state
         return states
-
-    def for_network(self, network: str) -> list[LogEntry]:
-        return [e for e in self.entries if e.network == network]
 
     def pending(self, network: str) -> list[LogEntry]:
         return [e for e in self.entries if e.network == network and e.status == PENDING]

@@ -1,7 +1,7 @@
 """The AWS Lambda entry points: the same service calls as ``pierrot sync`` and ``pierrot publish``.
 
 Settings come from the function's environment, as for the CLI. A secret setting may instead name an SSM
-Parameter Store parameter in ``<its variable>_SSM`` (``PIERROT_X_ACCESS_TOKEN_SSM=/pierrot/x/access_token``);
+Parameter Store parameter in ``<its variable>_SSM`` (``PIERROT_FLICKR_API_KEY_SSM=/pierrot/flickr/api_key``);
 those are read together once per cold start and take precedence over a plain variable of the same setting.
 An operational failure raises, so Lambda marks the invocation failed and the alarm fires. Two outcomes are
 answered instead: nothing left to publish, and a scheduled event that an earlier invocation already handled.
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SSM_SUFFIX = "_SSM"
-# GetParameters takes at most ten names; pierrot has eight secret settings.
+# GetParameters takes at most ten names: more are read ten at a time.
 _MAX_NAMES_PER_CALL = 10
 # The AWS SDK logs response bodies (the decrypted parameters among them) at debug level: never below WARNING.
 _QUIET_LIBRARIES = ("botocore", "boto3", "urllib3", "oauthlib", "requests_oauthlib")
@@ -162,9 +162,9 @@ def _require(settings: Settings, attrs: tuple[str, ...]) -> None:
 
 
 def _secret_parameters(env: Mapping[str, str]) -> dict[str, str]:
-    """The SSM parameter named for each secret setting: ``{"PIERROT_X_API_KEY": "/pierrot/x/api_key"}``."""
+    """The SSM parameter named for each secret setting: ``{"PIERROT_FLICKR_API_KEY": "/pierrot/flickr/api_key"}``."""
     wanted = {}
-    for spec in SPECS:
+    for spec in SPECS:  # pierrot's own and every network's, as the registry declares them
         name = env.get(spec.env + SSM_SUFFIX, "").strip()
         if spec.secret and name:
             wanted[spec.env] = name
@@ -185,28 +185,28 @@ def _resolve_secrets(env: Mapping[str, str]) -> dict[str, str]:
 def _read_parameters(wanted: dict[str, str]) -> dict[str, str]:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    names = sorted(set(wanted.values()))
-    if len(names) > _MAX_NAMES_PER_CALL:
-        raise ConfigError(f"{len(names)} SSM parameters named: at most {_MAX_NAMES_PER_CALL} are supported")
-    try:
-        response = _ssm_client().get_parameters(Names=names, WithDecryption=True)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        raise ConfigError(
-            f"cannot read the SSM parameters {', '.join(names)} ({code}): the function's role needs "
-            "ssm:GetParameters on them, and kms:Decrypt on their key if it is not aws/ssm"
-        ) from None
-    except BotoCoreError as exc:
-        raise PierrotError(f"cannot read the SSM parameters {', '.join(names)}: {exc}") from None
-
+    every = sorted(set(wanted.values()))
+    client = _ssm_client()
     found: dict[str, str] = {}
-    for parameter in response.get("Parameters", []):
-        value = parameter.get("Value", "")
-        # A parameter may be named by its name or its ARN.
-        for ref in (parameter.get("Name"), parameter.get("ARN")):
-            if ref:
-                found[ref] = value
-    REDACT.add(found.values())
+    for start in range(0, len(every), _MAX_NAMES_PER_CALL):
+        names = every[start:start + _MAX_NAMES_PER_CALL]
+        try:
+            response = client.get_parameters(Names=names, WithDecryption=True)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise ConfigError(
+                f"cannot read the SSM parameters {', '.join(names)} ({code}): the function's role needs "
+                "ssm:GetParameters on them, and kms:Decrypt on their key if it is not aws/ssm"
+            ) from None
+        except BotoCoreError as exc:
+            raise PierrotError(f"cannot read the SSM parameters {', '.join(names)}: {exc}") from None
+        for parameter in response.get("Parameters", []):
+            value = parameter.get("Value", "")
+            # A parameter may be named by its name or its ARN.
+            for ref in (parameter.get("Name"), parameter.get("ARN")):
+                if ref:
+                    found[ref] = value
+        REDACT.add(found.values())
     missing = [f"{name} (from {env}{SSM_SUFFIX})" for env, name in sorted(wanted.items()) if name not in found]
     if missing:
         several = len(missing) > 1

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import click
 
 from pierrot import __version__
+from pierrot.adapters.networks import names
 from pierrot.errors import EXIT_FAILURE, PierrotError
 
 if TYPE_CHECKING:
+    from pierrot.adapters.networks import Network
     from pierrot.config import Settings
 
 # The service, the settings and logging are imported by the commands that use them, not here:
@@ -133,11 +133,16 @@ def cli(ctx: click.Context, store: str | None, config_path: str | None, verbose:
 
     Exit codes: 0 success, 1 operational failure, 2 usage or configuration error, 3 nothing left to publish.
     """
-    from pierrot.config import load_settings
     from pierrot.logs import setup_logging
 
+    def load() -> Settings:
+        # Imported when a command needs its settings: config.py imports every network's module (for their specs).
+        from pierrot.config import load_settings
+
+        return load_settings(cli={"store": store}, config_path=config_path)
+
     setup_logging(verbose=verbose)
-    ctx.obj = App(lambda: load_settings(cli={"store": store}, config_path=config_path), verbose=verbose, quiet=quiet)
+    ctx.obj = App(load, verbose=verbose, quiet=quiet)
 
 
 @contextmanager
@@ -186,8 +191,8 @@ def sync(app: App, full: bool) -> None:
 @click.option("--license", "licenses", multiple=True, metavar="ID",
               help="Only photos under this Flickr license id; repeatable.")
 @click.option("--link/--no-link", default=None, help="Add the Flickr page link to the post (costs more on X).")
-@click.option("--network", "networks", multiple=True, metavar="NAME", type=click.Choice(["x", "bluesky", "mastodon"]),
-              help="Post to this network (x, bluesky, mastodon) instead of [publish] networks; repeatable.")
+@click.option("--network", "networks", multiple=True, metavar="NAME",
+              help=f"Post to this network ({', '.join(names())}) instead of [publish] networks; repeatable.")
 @click.option("--prefer", metavar="MODE", type=click.Choice(["random", "anniversary", "season", "popular"]),
               help="How to choose: random, anniversary, season or popular (instead of [publish] prefer).")
 @click.option("--jitter", metavar="DURATION",
@@ -202,6 +207,8 @@ def publish(app: App, /, dry_run: bool, photo_id: str | None, force: bool, outpu
 
     if force and not photo_id:
         raise click.UsageError("--force only applies with --photo ID")
+    for name in overrides["networks"]:
+        _network(name, "--network")
     settings = app.settings.with_cli_overrides(overrides)
     if not dry_run:
         settings.require(*wiring.publish_settings(settings))
@@ -340,20 +347,42 @@ def history(app: App, as_json: bool, limit: int | None) -> None:
                    f"{title:<42}{where}")
 
 
+def _network(name: str, option: str) -> Network:
+    """The network an option names; an unknown one is one line and exit code 2."""
+    from pierrot.adapters import networks
+
+    try:
+        return networks.get(name)
+    except PierrotError as exc:
+        raise type(exc)(f"{option}: {exc}") from None
+
+
+def _skip_flags(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--no-NAME`` for each network, the older spelling of ``--skip NAME`` (``check --no-x`` in scripts)."""
+    for name in names():
+        command = click.option(f"--no-{name}", f"no_{name}", is_flag=True, hidden=True)(command)
+    return command
+
+
 @cli.command()
-@click.option("--no-x", is_flag=True, help="Skip the X credentials check.")
+@click.option("--skip", "skip", multiple=True, metavar="NAME",
+              help="Skip this network's credentials check; repeatable (--no-NAME is the same).")
+@_skip_flags
 @click.option("--max-silence", metavar="DURATION",
               help="Also fail when no post succeeded within DURATION (e.g. 8d): an alarm for a stopped schedule.")
 @pass_app
-def check(app: App, no_x: bool, max_silence: str | None) -> None:
+def check(app: App, /, skip: tuple[str, ...], max_silence: str | None, **no_flags: bool) -> None:
     """Verify the setup without changing anything; exit 0 only if every check passes."""
+    skip = (*skip, *(name for name in names() if no_flags[f"no_{name}"]))
+    for name in skip:
+        _network(name, "--skip")
     from pierrot import service
     from pierrot.domain.durations import parse_duration
     from pierrot.entrypoints import wiring
 
     silence = parse_duration(max_silence, "--max-silence") if max_silence else None
     app.warn_about_settings = False
-    results = service.run_checks(wiring.build_checks(app.settings, with_x=not no_x, max_silence=silence))
+    results = service.run_checks(wiring.build_checks(app.settings, skip=skip, max_silence=silence))
     width = max(len(r.name) for r in results) + 2
     for result in results:
         mark = (_paint("warn", fg="yellow") if result.warning else _paint("ok  ", fg="green") if result.ok
@@ -363,56 +392,12 @@ def check(app: App, no_x: bool, max_silence: str | None) -> None:
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 
-# A post's address as X shows or shares it: x.com or twitter.com, /i/web/status/ID or /USER/status/ID, any tail.
-_POST_HOSTS = {f"{sub}{domain}" for sub in ("", "www.", "mobile.") for domain in ("x.com", "twitter.com")}
-_POST_PATH = re.compile(r"/(?:i/web|i|[A-Za-z0-9_]+)/status(?:es)?/([0-9]+)(?:/.*)?")
-_BLUESKY_POST = re.compile(r"https://bsky\.app/profile/[^/\s]+/post/([a-z2-7]{13})/?|at://[^/\s]+/app\.bsky\.feed\.post/"
-                           r"([a-z2-7]{13})")
-_MASTODON_POST = re.compile(r"https://[^/\s]+/(?:@[^/\s]+|users/[^/\s]+/statuses)/([0-9]+)/?")
-
-
-def _post_id(network: str, value: str) -> tuple[str, str | None]:
-    """The post id in ``value`` (the id itself, or the post's URL) and the URL if one was given."""
-    text = value.strip()
-    if network == "bluesky":
-        found = _BLUESKY_POST.fullmatch(text)
-        if found or re.fullmatch(r"[a-z2-7]{13}", text):
-            return (found.group(1) or found.group(2)) if found else text, text if found and "://" in text else None
-        raise click.BadParameter(f"{value!r} is not a Bluesky post: give its https://bsky.app/profile/.../post/... "
-                                 "URL or its record key", param_hint="--posted")
-    if network == "mastodon":
-        found = _MASTODON_POST.fullmatch(text)
-        if found or re.fullmatch(r"[0-9]+", text):
-            return (found.group(1) if found else text), text if found else None
-        raise click.BadParameter(f"{value!r} is not a Mastodon post: give its URL or its id", param_hint="--posted")
-    if re.fullmatch(r"[0-9]+", text):
-        return text, None
-    parts = urlsplit(text if "://" in text else f"https://{text}")
-    if parts.scheme in ("http", "https") and (parts.hostname or "") in _POST_HOSTS:
-        found = _POST_PATH.fullmatch(parts.path)
-        if found:
-            return found.group(1), None
-    raise click.BadParameter(
-        f"{value!r} is not a post id nor a post's URL: give the digits at the end of the post's URL, or the URL "
-        "itself (https://x.com/you/status/123...)", param_hint="--posted"
-    )
-
-
-def _post_url(settings: Settings, network: str, post_id: str) -> str | None:
-    """The post's address from its id, where the network's URLs say so (Mastodon's need the account name)."""
-    if network == "x":
-        return f"https://x.com/i/web/status/{post_id}"  # X's address for any post, whoever posted it
-    if network == "bluesky" and settings.values.get("bluesky_handle"):
-        return f"https://bsky.app/profile/{settings.bluesky_handle}/post/{post_id}"
-    return None
-
-
 @cli.command()
 @click.argument("photo_id")
 @click.option("--posted", "post", metavar="POST_ID|URL", help="It was posted, as this post (its id or its URL).")
 @click.option("--not-posted", is_flag=True, help="It was not posted: make the photo eligible again.")
-@click.option("--network", default="x", show_default=True, type=click.Choice(["x", "bluesky", "mastodon"]),
-              help="The network whose entry to settle.")
+@click.option("--network", metavar="NAME", default=names()[0], show_default=True,
+              help=f"The network whose entry to settle: {', '.join(names())}.")
 @pass_app
 def resolve(app: App, photo_id: str, post: str | None, not_posted: bool, network: str) -> None:
     """Settle an unknown (or stale pending) publish after checking your account."""
@@ -421,10 +406,13 @@ def resolve(app: App, photo_id: str, post: str | None, not_posted: bool, network
 
     if bool(post) == not_posted:
         raise click.UsageError("give exactly one of --posted POST_ID or --not-posted")
-    post_id, post_url = _post_id(network, post) if post else (None, None)
-    if post_id is not None and post_url is None:
-        post_url = _post_url(app.settings, network, post_id)
-    entry = service.resolve(wiring.build_store(app.settings), photo_id, posted=post_id, network=network,
-                            post_url=post_url, lease_seconds=app.settings.lease_seconds)
+    known = _network(network, "--network")
+    try:
+        ref = known.read_post(post, app.settings.values) if post else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--posted") from None
+    entry = service.resolve(wiring.build_store(app.settings), photo_id, posted=ref.id if ref else None,
+                            network=network, post_url=ref.url if ref else None,
+                            lease_seconds=app.settings.lease_seconds)
     app.say(f"photo {photo_id} is now {entry.status} on {network}" + (f" ({entry.post_url})" if entry.post_url
                                                                        else ""))

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from pierrot.adapters import networks
 from pierrot.config import SPECS_BY_ATTR, Settings
 from pierrot.errors import ConfigError
 from pierrot.ports import DocumentStore, ImageFetcher, NetworkRules, PhotoSource, Publisher
@@ -33,82 +34,49 @@ def build_fetcher(settings: Settings) -> ImageFetcher:
     return HttpImageFetcher(extra_hosts=settings.image_hosts or (), timeout=settings.timeout)
 
 
-def build_publisher(settings: Settings, network: str = "x") -> Publisher:
+def build_publisher(settings: Settings, name: str) -> Publisher:
     """The publisher of one network, from its settings (ConfigError naming what is missing)."""
-    settings.require(*NETWORK_SETTINGS[network])
-    if network == "bluesky":
-        from pierrot.adapters.networks.bluesky import BlueskyPublisher
-
-        return BlueskyPublisher(
-            handle=settings.bluesky_handle,
-            app_password=settings.bluesky_app_password,
-            service=settings.bluesky_service,
-            timeout=settings.timeout,
-        )
-    if network == "mastodon":
-        from pierrot.adapters.networks.mastodon import MastodonPublisher
-
-        return MastodonPublisher(
-            url=settings.mastodon_url,
-            access_token=settings.mastodon_access_token,
-            visibility=settings.mastodon_visibility,
-            timeout=settings.timeout,
-        )
-    from pierrot.adapters.networks.x import XPublisher
-
-    return XPublisher(
-        api_key=settings.x_api_key,
-        api_secret=settings.x_api_secret,
-        access_token=settings.x_access_token,
-        access_token_secret=settings.x_access_token_secret,
-        api_url=settings.x_api_url,
-        timeout=settings.timeout,
-    )
+    network = networks.get(name)
+    settings.require(*network.required)
+    return network.build(settings.values, networks.Context(timeout=settings.timeout))
 
 
-def network_rules(network: str) -> NetworkRules:
+def network_rules(name: str) -> NetworkRules:
     """A network's rules without credentials or a network call (an instance's own limits come at prepare)."""
-    if network == "bluesky":
-        from pierrot.adapters.networks.bluesky import RULES as BLUESKY
-
-        return BLUESKY
-    if network == "mastodon":
-        from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
-
-        return MASTODON
-    from pierrot.adapters.networks.xtext import RULES as X
-
-    return X
+    return networks.get(name).rules
 
 
-X_SETTINGS = ("x_api_key", "x_api_secret", "x_access_token", "x_access_token_secret")
-BLUESKY_SETTINGS = ("bluesky_handle", "bluesky_app_password")
-MASTODON_SETTINGS = ("mastodon_url", "mastodon_access_token")
-NETWORK_SETTINGS = {"x": X_SETTINGS, "bluesky": BLUESKY_SETTINGS, "mastodon": MASTODON_SETTINGS}
+def network_settings(name: str) -> tuple[str, ...]:
+    """The settings a real publish to this network needs."""
+    return networks.get(name).required
+
+
 FLICKR_SETTINGS = ("flickr_api_key", "flickr_api_secret", "flickr_user")
 
 
 def publish_settings(settings: Settings) -> tuple[str, ...]:
     """Every setting a real publish needs, for the networks the settings select."""
-    return tuple(attr for network in settings.networks for attr in NETWORK_SETTINGS[network])
+    return tuple(attr for name in settings.networks for attr in network_settings(name))
+
+
+def _network_options(settings: Settings, name: str) -> NetworkOptions:
+    """One network's rules and templates: its own template settings where set, else [publish]'s."""
+    own = {spec.key: spec for spec in networks.get(name).specs if spec.section == name}
+
+    def template(key: str) -> tuple[str | None, str]:
+        spec = own.get(key)
+        value = settings.values.get(spec.attr) if spec else None
+        return (value, spec.env) if spec and value else (None, SPECS_BY_ATTR[key].env)
+
+    (text, text_setting), (alt, alt_setting) = template("template"), template("alt_template")
+    return NetworkOptions(network_rules(name), template=text, alt_template=alt, template_setting=text_setting,
+                          alt_template_setting=alt_setting)
 
 
 def publish_options(settings: Settings, **run: Any) -> PublishOptions:
     """The publish options the settings give, with this run's own (photo, force, dry run, output, event id)."""
-    networks = tuple(
-        NetworkOptions(
-            network_rules(name),
-            template=settings.values.get(f"{name}_template") or None,
-            alt_template=settings.values.get(f"{name}_alt_template") or None,
-            template_setting=f"PIERROT_{name.upper()}_TEMPLATE" if settings.values.get(f"{name}_template")
-            else "PIERROT_PUBLISH_TEMPLATE",
-            alt_template_setting=f"PIERROT_{name.upper()}_ALT_TEMPLATE"
-            if settings.values.get(f"{name}_alt_template") else "PIERROT_PUBLISH_ALT_TEMPLATE",
-        )
-        for name in settings.networks
-    )
     return PublishOptions(
-        networks=networks,
+        networks=tuple(_network_options(settings, name) for name in settings.networks),
         filters=settings.filters,
         template=settings.template,
         alt_template=settings.alt_template,
@@ -124,16 +92,18 @@ def publish_options(settings: Settings, **run: Any) -> PublishOptions:
 
 
 def build_checks(
-    settings: Settings, *, with_x: bool = True, max_silence: dt.timedelta | None = None
+    settings: Settings, *, skip: tuple[str, ...] = (), max_silence: dt.timedelta | None = None
 ) -> list[tuple[str, Callable[[], str]]]:
-    """The probes of ``pierrot check``, in the order a user would fix them."""
+    """The probes of ``pierrot check``, in the order a user would fix them; ``skip`` names networks not probed."""
     from pierrot import service
 
-    networks = [n for n in settings.networks if with_x or n != "x"]
+    for name in skip:
+        networks.get(name)  # an unknown name is a usage error, not a silent no-op
+    chosen = [n for n in settings.networks if n not in skip]
 
     def required() -> str:
         # Every missing setting in one line: a first run should not be a fix-one-rerun loop.
-        settings.require(*FLICKR_SETTINGS, *(a for n in networks for a in NETWORK_SETTINGS[n]))
+        settings.require(*FLICKR_SETTINGS, *(a for n in chosen for a in network_settings(n)))
         return "every required setting is present"
 
     def config_file() -> str:
@@ -166,7 +136,7 @@ def build_checks(
 
     def network_probe(name: str) -> Callable[[], str]:
         def probe() -> str:
-            untried(NETWORK_SETTINGS[name])
+            untried(network_settings(name))
             who = build_publisher(settings, name).whoami()
             return f"credentials accepted for {who if who.startswith('@') or '.' in who else '@' + who}"
 
@@ -179,7 +149,7 @@ def build_checks(
         ("flickr", flickr),
         ("store", store),
     ]
-    probes += [(name, network_probe(name)) for name in networks]
+    probes += [(name, network_probe(name)) for name in chosen]
 
     def lease() -> str:
         longest = service.longest_hold(len(settings.networks), 2 * settings.timeout)
@@ -197,7 +167,7 @@ def build_checks(
         silence = max_silence
 
         def silent() -> str:
-            return service.check_silence(build_store(settings), networks, silence)
+            return service.check_silence(build_store(settings), chosen, silence)
 
         probes.append(("last post", silent))
     return probes

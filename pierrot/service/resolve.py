@@ -13,7 +13,7 @@ def resolve(
     photo_id: str,
     *,
     posted: str | None,
-    network: str = "x",
+    network: str,
     post_url: str | None = None,
     lease_seconds: int = 900,
     now: Clock = utc_now,

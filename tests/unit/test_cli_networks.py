@@ -150,6 +150,30 @@ def test_an_unknown_network_exits_2_before_anything_happens(world: World) -> Non
     assert not (world.store / LOG_DOCUMENT).exists()
 
 
+def test_an_unknown_network_is_one_line_and_exit_2_in_every_command(world: World) -> None:
+    synced(world)
+
+    for args in (("resolve", "123", "--posted", "1", "--network", "myspace"), ("check", "--skip", "myspace"),
+                 ("publish", "--dry-run", "--network", "myspace")):
+        result = run(*args)
+
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.count("\n") == 1 and "myspace" in result.stderr, result.stderr
+        assert "x, bluesky, mastodon" in result.stderr
+    assert not (world.store / LOG_DOCUMENT).exists()
+
+
+def test_check_skip_leaves_out_that_networks_line_and_no_x_is_the_same(world: World) -> None:
+    env = {"PIERROT_PUBLISH_NETWORKS": "x,bluesky"}
+
+    skipped = run("check", "--skip", "x", "--skip", "bluesky", env=env)
+    older = run("check", "--no-x", "--no-bluesky", env=env)
+
+    for result in (skipped, older):
+        lines = [line.split()[1] for line in result.stdout.splitlines()]
+        assert "x" not in lines and "bluesky" not in lines and "flickr" in lines, result.stdout
+
+
 def test_a_network_whose_credentials_are_missing_exits_2_naming_them(world: World) -> None:
     synced(world)
 

@@ -205,7 +205,7 @@ def test_a_published_entry_without_evidence_from_pierrot_0x_counts_as_unknown() 
 
     state = service.status(store, Filters())
     assert (state.published, state.unknown) == (0, 1)
-    entry = service.resolve(store, photo.id, posted=None, now=at(3600))
+    entry = service.resolve(store, photo.id, posted=None, network="x", now=at(3600))
     assert entry.status == FAILED
     assert publish(store, FakePublisher(), now=at(7200)).post is not None
 
@@ -220,7 +220,7 @@ def test_resolve_keeps_the_attempt_time_and_is_idempotent_when_its_answer_is_los
         raise ConflictError(name)  # ...but its retried request sees 412
 
     store.write = lost_answer.__get__(store)  # type: ignore[method-assign]
-    entry = service.resolve(store, photo.id, posted="1234567890", now=at(86400))
+    entry = service.resolve(store, photo.id, posted="1234567890", network="x", now=at(86400))
 
     assert (entry.status, entry.post_id) == (PUBLISHED, "1234567890")
     (stored,) = log_of(store).entries

@@ -187,7 +187,7 @@ def test_history_works_without_a_readable_catalogue() -> None:
 def test_resolving_an_unknown_post_as_posted_records_it_published() -> None:
     store = make_store(ITEMS[:1], [entry(ITEMS[0], UNKNOWN, seconds=-3600)])
 
-    settled = service.resolve(store, ITEMS[0].id, posted="1234567890", now=lambda: T0,
+    settled = service.resolve(store, ITEMS[0].id, posted="1234567890", network="x", now=lambda: T0,
                               post_url="https://x.com/i/web/status/1234567890")  # as the CLI gives it
 
     assert settled.status == PUBLISHED
@@ -206,7 +206,7 @@ def test_resolving_an_unknown_post_as_not_posted_makes_the_photo_eligible_again(
     with pytest.raises(NothingToPublish):
         publish(store, 0)
 
-    settled = service.resolve(store, ITEMS[0].id, posted=None, now=lambda: T0)
+    settled = service.resolve(store, ITEMS[0].id, posted=None, network="x", now=lambda: T0)
 
     assert settled.status == FAILED
     assert settled.reason and "not posted" in settled.reason
@@ -216,14 +216,14 @@ def test_resolving_an_unknown_post_as_not_posted_makes_the_photo_eligible_again(
 def test_a_stale_pending_entry_can_be_resolved() -> None:
     store = make_store(ITEMS[:1], [entry(ITEMS[0], PENDING, seconds=-LEASE - 1)])
 
-    assert service.resolve(store, ITEMS[0].id, posted="42", now=lambda: T0).status == PUBLISHED
+    assert service.resolve(store, ITEMS[0].id, posted="42", network="x", now=lambda: T0).status == PUBLISHED
 
 
 def test_a_live_pending_entry_cannot_be_resolved() -> None:
     store = make_store(ITEMS[:1], [entry(ITEMS[0], PENDING, seconds=-60)])
 
     with pytest.raises(UsageError, match="may still be running") as caught:
-        service.resolve(store, ITEMS[0].id, posted=None, now=lambda: T0)
+        service.resolve(store, ITEMS[0].id, posted=None, network="x", now=lambda: T0)
 
     assert caught.value.exit_code == EXIT_USAGE
     assert store.writes == []
@@ -234,7 +234,7 @@ def test_only_an_unclear_entry_can_be_resolved(status: str) -> None:
     store = make_store(ITEMS[:1], [entry(ITEMS[0], status, post_id="7" if status == PUBLISHED else None)])
 
     with pytest.raises(UsageError, match="nothing to resolve"):
-        service.resolve(store, ITEMS[0].id, posted="42", now=lambda: T0)
+        service.resolve(store, ITEMS[0].id, posted="42", network="x", now=lambda: T0)
 
     assert store.writes == []
 
@@ -243,9 +243,9 @@ def test_resolving_a_photo_never_attempted_is_a_usage_error() -> None:
     store = make_store(ITEMS, [entry(ITEMS[0], UNKNOWN)])
 
     with pytest.raises(UsageError, match="no entry"):
-        service.resolve(store, ITEMS[1].id, posted=None, now=lambda: T0)
+        service.resolve(store, ITEMS[1].id, posted=None, network="x", now=lambda: T0)
     with pytest.raises(UsageError, match="no entry"):
-        service.resolve(FakeStore(), ITEMS[1].id, posted=None, now=lambda: T0)
+        service.resolve(FakeStore(), ITEMS[1].id, posted=None, network="x", now=lambda: T0)
 
 
 def test_resolve_settles_the_latest_attempt_on_the_given_network_only() -> None:
@@ -265,7 +265,7 @@ def test_resolve_settles_the_latest_attempt_on_the_given_network_only() -> None:
         ("x", UNKNOWN),
         ("bluesky", FAILED),
     ]
-    service.resolve(store, ITEMS[0].id, posted="5", now=lambda: T0)
+    service.resolve(store, ITEMS[0].id, posted="5", network="x", now=lambda: T0)
     assert [(e.network, e.status) for e in log_of(store).entries] == [
         ("x", FAILED),
         ("x", PUBLISHED),
@@ -277,7 +277,7 @@ def test_resolve_retries_when_another_run_writes_the_log_in_between() -> None:
     store = make_store(ITEMS, [entry(ITEMS[0], UNKNOWN, seconds=-3600)])
     failing_store_writes(store, at={1, 2}, error=ConflictError(LOG_DOCUMENT))
 
-    settled = service.resolve(store, ITEMS[0].id, posted="9", now=lambda: T0)
+    settled = service.resolve(store, ITEMS[0].id, posted="9", network="x", now=lambda: T0)
 
     assert settled.status == PUBLISHED
     assert log_of(store).entries[0].status == PUBLISHED
@@ -293,7 +293,7 @@ def test_resolve_keeps_a_concurrent_publish_entry() -> None:
         store.put(LOG_DOCUMENT, {**current, "entries": [*current["entries"], another]})
 
     store.before_write = a_publish_lands_first
-    service.resolve(store, ITEMS[0].id, posted=None, now=lambda: T0)
+    service.resolve(store, ITEMS[0].id, posted=None, network="x", now=lambda: T0)
 
     assert [(e.photo_id, e.status) for e in log_of(store).entries] == [
         (ITEMS[0].id, FAILED),
@@ -304,7 +304,7 @@ def test_resolve_keeps_a_concurrent_publish_entry() -> None:
 def test_a_post_refused_as_duplicate_content_can_be_settled_as_not_posted() -> None:
     store = make_store(ITEMS[:1], [entry(ITEMS[0], PUBLISHED, reason="X refused it as duplicate content")])
 
-    settled = service.resolve(store, ITEMS[0].id, posted=None, now=lambda: T0)
+    settled = service.resolve(store, ITEMS[0].id, posted=None, network="x", now=lambda: T0)
 
     assert settled.status == FAILED
     assert publish(store, 60).photo.id == ITEMS[0].id

@@ -641,3 +641,57 @@ def _reset_time(response: requests.Response) -> int | None:
 def _too_big(nbytes: int, limit: int) -> str:
     return f"the image is {nbytes:,} bytes, over the {limit:,} bytes that every Bluesky server accepts; not uploaded"
 
+
+
+# ==== the network, as the registry reads it =======================================================
+
+import re  # noqa: E402  (the declaration is kept apart from the adapter, at its end)
+from collections.abc import Mapping  # noqa: E402
+
+from pierrot.adapters.networks import Context, Network, PostRef, template_specs  # noqa: E402
+from pierrot.specs import Spec  # noqa: E402
+
+_POST = re.compile(r"https://bsky\.app/profile/[^/\s]+/post/([a-z2-7]{13})/?|at://[^/\s]+/app\.bsky\.feed\.post/"
+                   r"([a-z2-7]{13})")
+
+
+def read_post(value: str, settings: Mapping[str, Any]) -> PostRef:
+    """A post's record key, its bsky.app URL or its at:// URI; from a key alone, its URL on the account's handle."""
+    text = value.strip()
+    found = _POST.fullmatch(text)
+    if found:
+        return PostRef(found.group(1) or found.group(2), text)
+    if re.fullmatch(r"[a-z2-7]{13}", text):
+        handle = settings.get("bluesky_handle")
+        return PostRef(text, f"https://bsky.app/profile/{handle}/post/{text}" if handle else None)
+    raise ValueError(f"{value!r} is not a Bluesky post: give its https://bsky.app/profile/.../post/... URL or its "
+                     "record key")
+
+
+def _build(settings: Mapping[str, Any], context: Context) -> BlueskyPublisher:
+    return BlueskyPublisher(
+        handle=settings["bluesky_handle"],
+        app_password=settings["bluesky_app_password"],
+        service=settings["bluesky_service"],
+        timeout=context.timeout,
+    )
+
+
+NETWORK = Network(
+    name="bluesky",
+    display="Bluesky",
+    specs=(
+        Spec("bluesky_handle", "PIERROT_BLUESKY_HANDLE", "bluesky", "handle", deploy=True,
+             help="the Bluesky account, e.g. someone.bsky.social"),
+        Spec("bluesky_app_password", "PIERROT_BLUESKY_APP_PASSWORD", "bluesky", "app_password", secret=True,
+             help="a Bluesky app password (Settings, Privacy and security, App passwords), never the account "
+                  "password"),
+        Spec("bluesky_service", SERVICE_SETTING, "bluesky", "service", kind="url", default=DEFAULT_SERVICE,
+             deploy=True, help="the Bluesky PDS or entryway; https, or http on loopback only"),
+        *template_specs("bluesky", "Bluesky"),
+    ),
+    required=("bluesky_handle", "bluesky_app_password"),
+    rules=RULES,
+    build=_build,
+    read_post=read_post,
+)

@@ -675,3 +675,52 @@ def _status_text(status: dict[str, Any]) -> str:
 def _plain(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
+
+
+# ==== the network, as the registry reads it =======================================================
+
+from collections.abc import Mapping  # noqa: E402  (the declaration is kept apart from the adapter, at its end)
+
+from pierrot.adapters.networks import Context, Network, PostRef, template_specs  # noqa: E402
+from pierrot.specs import Spec  # noqa: E402
+
+_POST = re.compile(r"https://[^/\s]+/(?:@[^/\s]+|users/[^/\s]+/statuses)/([0-9]+)/?")
+
+
+def read_post(value: str, settings: Mapping[str, Any]) -> PostRef:
+    """A status's id or its URL (its URL needs the account's name, so an id alone has none)."""
+    text = value.strip()
+    found = _POST.fullmatch(text)
+    if found:
+        return PostRef(found.group(1), text)
+    if re.fullmatch(r"[0-9]+", text):
+        return PostRef(text, None)
+    raise ValueError(f"{value!r} is not a Mastodon post: give its URL or its id")
+
+
+def _build(settings: Mapping[str, Any], context: Context) -> MastodonPublisher:
+    return MastodonPublisher(
+        url=settings["mastodon_url"],
+        access_token=settings["mastodon_access_token"],
+        visibility=settings["mastodon_visibility"],
+        timeout=context.timeout,
+    )
+
+
+NETWORK = Network(
+    name="mastodon",
+    display="Mastodon",
+    specs=(
+        Spec("mastodon_url", URL_SETTING, "mastodon", "url", kind="url", deploy=True,
+             help="the Mastodon (or Pixelfed) instance, e.g. https://mastodon.social"),
+        Spec("mastodon_access_token", TOKEN_SETTING, "mastodon", "access_token", secret=True,
+             help="a token with write:media write:statuses read:accounts (Pixelfed: write read)"),
+        Spec("mastodon_visibility", VISIBILITY_SETTING, "mastodon", "visibility", kind="choice", default="public",
+             choices=("public", "unlisted", "private"), deploy=True, help="public, unlisted or private"),
+        *template_specs("mastodon", "Mastodon"),
+    ),
+    required=("mastodon_url", "mastodon_access_token"),
+    rules=DEFAULT_RULES,
+    build=_build,
+    read_post=read_post,
+)

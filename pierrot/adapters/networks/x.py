@@ -245,3 +245,64 @@ def _redirected(action: str, exc: RedirectRefused) -> str:
         f"X answered the request to {action} with a redirect (HTTP {exc.status} to {exc.target}); pierrot never "
         "follows one on an API call: check PIERROT_X_API_URL"
     )
+
+
+# ==== the network, as the registry reads it =======================================================
+
+import re  # noqa: E402  (the declaration is kept apart from the adapter, at its end)
+from collections.abc import Mapping  # noqa: E402
+
+from pierrot.adapters.networks import Context, Network, PostRef, template_specs  # noqa: E402
+from pierrot.specs import Spec  # noqa: E402
+
+# A post's address as X shows or shares it: x.com or twitter.com, /i/web/status/ID or /USER/status/ID, any tail.
+_POST_HOSTS = {f"{sub}{domain}" for sub in ("", "www.", "mobile.") for domain in ("x.com", "twitter.com")}
+_POST_PATH = re.compile(r"/(?:i/web|i|[A-Za-z0-9_]+)/status(?:es)?/([0-9]+)(?:/.*)?")
+
+
+def read_post(value: str, settings: Mapping[str, Any]) -> PostRef:
+    """A post's id, or its x.com/twitter.com URL; the URL recorded is X's address for any post."""
+    text = value.strip()
+    post_id = text if re.fullmatch(r"[0-9]+", text) else None
+    if post_id is None:
+        parts = urlsplit(text if "://" in text else f"https://{text}")
+        found = (_POST_PATH.fullmatch(parts.path) if parts.scheme in ("http", "https")
+                 and (parts.hostname or "") in _POST_HOSTS else None)
+        if not found:
+            raise ValueError(f"{value!r} is not a post id nor a post's URL: give the digits at the end of the "
+                             "post's URL, or the URL itself (https://x.com/you/status/123...)")
+        post_id = found.group(1)
+    return PostRef(post_id, f"https://x.com/i/web/status/{post_id}")
+
+
+def _build(settings: Mapping[str, Any], context: Context) -> XPublisher:
+    return XPublisher(
+        api_key=settings["x_api_key"],
+        api_secret=settings["x_api_secret"],
+        access_token=settings["x_access_token"],
+        access_token_secret=settings["x_access_token_secret"],
+        api_url=settings["x_api_url"],
+        timeout=context.timeout,
+    )
+
+
+NETWORK = Network(
+    name="x",
+    display="X",
+    specs=(
+        Spec("x_api_key", "PIERROT_X_API_KEY", "x", "api_key", secret=True, help="X API key (consumer key)"),
+        Spec("x_api_secret", "PIERROT_X_API_SECRET", "x", "api_secret", secret=True, help="X API key secret"),
+        Spec("x_access_token", "PIERROT_X_ACCESS_TOKEN", "x", "access_token", secret=True, help="X access token"),
+        Spec("x_access_token_secret", "PIERROT_X_ACCESS_TOKEN_SECRET", "x", "access_token_secret", secret=True,
+             help="X access token secret"),
+        Spec("x_api_url", "PIERROT_X_API_URL", "x", "api_url", kind="url", default=DEFAULT_API_URL,
+             # A base given with its version ("…/2") means the host.
+             normalise=lambda url: re.sub(r"(/2)?/*$", "", url),
+             help="X API base URL for every X call; https, or http on loopback only (for testing against a fake)"),
+        *template_specs("x", "X"),
+    ),
+    required=("x_api_key", "x_api_secret", "x_access_token", "x_access_token_secret"),
+    rules=RULES,
+    build=_build,
+    read_post=read_post,
+)

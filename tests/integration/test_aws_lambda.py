@@ -467,3 +467,36 @@ def test_one_network_failing_fails_the_invocation_after_the_others_posted(
     assert len(two_networks["x"].accepted) == 1  # X posted all the same; the alarm fires for Bluesky
     entries = s3_doc(aws, "pierrot-wal.json")["entries"]
     assert [(e["network"], e["status"]) for e in entries] == [("x", "published")]
+
+
+def test_more_than_ten_ssm_parameters_are_read_ten_at_a_time(
+    aws: Any, get_parameters_calls: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from pierrot.specs import Spec
+
+    # More secret settings than one GetParameters call takes, as a few more networks would bring.
+    extra = [Spec(f"extra_{i}", f"PIERROT_EXTRA_{i}", "extra", f"s{i}", secret=True) for i in range(7)]
+    monkeypatch.setattr(aws_lambda, "SPECS", (*aws_lambda.SPECS, *extra))
+    for spec in extra:
+        boto3.client("ssm").put_parameter(Name=f"/pierrot/extra/{spec.key}", Value=f"value-{spec.key}",
+                                          Type="SecureString")
+        monkeypatch.setenv(f"{spec.env}_SSM", f"/pierrot/extra/{spec.key}")
+
+    found = aws_lambda._resolve_secrets(dict(os.environ))
+
+    assert len(found) == len(SECRETS) + len(extra) > 10
+    assert found["PIERROT_EXTRA_6"] == "value-s6"
+    assert [len(names) for names in get_parameters_calls] == [10, len(SECRETS) + len(extra) - 10]
+
+
+def test_an_unknown_network_in_the_settings_is_a_configuration_error(
+    aws: Any, adapters: Adapters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIERROT_PUBLISH_NETWORKS", "x,myspace")
+
+    with pytest.raises(ConfigError, match="myspace") as raised:
+        aws_lambda.publish_handler({}, None)
+
+    assert raised.value.exit_code == 2 and "\n" not in str(raised.value)
