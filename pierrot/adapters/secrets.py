@@ -38,6 +38,12 @@ class FileSecretKeeper:
         self.folder = folder
         self.configured = dict(configured)
 
+    @classmethod
+    def in_config_folder(cls, env: Mapping[str, str], configured: Mapping[str, str]) -> FileSecretKeeper:
+        """The keeper in ``$XDG_CONFIG_HOME/pierrot`` (``~/.config/pierrot``), next to config.toml."""
+        base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        return cls(Path(base) / "pierrot", configured)
+
     def path(self, attr: str) -> Path:
         return self.folder / FILE_NAMES.get(attr, attr.replace("_", "-"))
 
@@ -101,6 +107,12 @@ class SsmSecretKeeper:
     def __init__(self, parameters: Mapping[str, str], client: SSMClient | None = None) -> None:
         self.parameters = dict(parameters)  # setting attr -> parameter name
         self._client = client
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], secrets: Mapping[str, str]) -> SsmSecretKeeper:
+        """The parameters named by ``<variable>_SSM`` for the secret settings ``secrets`` (attr -> variable)."""
+        named = {attr: env.get(f"{variable}_SSM", "").strip() for attr, variable in secrets.items()}
+        return cls({attr: name for attr, name in named.items() if name})
 
     def keep(self, attr: str, value: str) -> None:
         name = self.parameters.get(attr)

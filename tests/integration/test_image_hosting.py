@@ -127,3 +127,18 @@ def _denied() -> Exception:
     from botocore.exceptions import ClientError
 
     return ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PutParameter")
+
+
+def test_the_store_decides_the_host_and_the_environment_the_keepers(aws_env: None, tmp_path: Path) -> None:
+    from pierrot.adapters.images.hosting import image_host_for
+    from pierrot.adapters.stores.local import LocalStore
+    from pierrot.adapters.stores.s3 import S3Store
+
+    assert isinstance(image_host_for(S3Store("a-bucket", "pre")), S3ImageHost)
+    assert isinstance(image_host_for(LocalStore(tmp_path)), FlickrImageHost)
+    keeper = FileSecretKeeper.in_config_folder({"XDG_CONFIG_HOME": str(tmp_path)}, {})
+    assert keeper.path("threads_access_token") == tmp_path / "pierrot" / "threads-token"
+    env = {"PIERROT_THREADS_ACCESS_TOKEN_SSM": "/p/threads"}
+    ssm = SsmSecretKeeper.from_env(env, {"threads_access_token": "PIERROT_THREADS_ACCESS_TOKEN",
+                                         "x_access_token": "PIERROT_X_ACCESS_TOKEN"})
+    assert ssm.parameters == {"threads_access_token": "/p/threads"}

@@ -107,6 +107,15 @@ class FlickrImageHost(ImageHost):
         return HostedImage(url=image.source_url, key=None)
 
 
+def image_host_for(store: Any) -> ImageHost:
+    """The host a store allows: S3's bucket for an S3 store, Flickr's own URLs otherwise (a local folder)."""
+    from pierrot.adapters.stores.s3 import S3Store
+
+    if isinstance(store, S3Store):
+        return S3ImageHost.for_store(store)
+    return FlickrImageHost()
+
+
 def _reason(exc: BotoCoreError | ClientError) -> str:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})

@@ -37,7 +37,7 @@ from pierrot.adapters.networks import Context, Network, PostRef, template_specs
 from pierrot.config import Spec
 from pierrot.domain import parse_iso
 from pierrot.errors import ConfigError, DuplicatePost, ImageError, PostOutcomeUnknown, PostRefused, PublishError
-from pierrot.logs import excerpt, scrub
+from pierrot.logs import REDACT, excerpt, scrub
 from pierrot.ports import (
     Attempt,
     FetchedImage,
@@ -436,6 +436,7 @@ class ThreadsPublisher(Publisher):
             log.warning("Threads: could not renew the token: %s", self._scrub(self._refusal("renew the token",
                                                                                               response)))
             return
+        REDACT.add([new])  # never shown in a log line from here on, whatever logs it
         try:
             self._keep_secret(TOKEN_ATTR, new)
         except Exception as exc:  # the old token still works: keep using it, and say why
