@@ -250,3 +250,41 @@ def test_the_network_reads_posts_and_builds_from_settings(tmp_path: Path) -> Non
                                              "PIERROT_THREADS_TEMPLATE", "PIERROT_THREADS_ALT_TEMPLATE"}
     publisher = NETWORK.build({"threads_access_token": TOKEN}, Context(timeout=5))
     assert publisher.rules.name == "threads"
+
+
+def test_a_run_killed_between_container_and_publish_is_settled_by_the_next_run(servers: Any) -> None:
+    """The service, the adapter and the fake together: the next run publishes that same container, once."""
+    from pierrot import service
+    from pierrot.adapters.networks.threads import RULES
+    from pierrot.domain import PUBLISHED
+    from tests.fakes import FakeFetcher
+    from tests.unit.test_publish_networks import at, log_of, make_store, photos
+
+    fake, api, images, files = servers
+    host = _ServedHost(images, files)
+
+    class Killed(ThreadsPublisher):
+        def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Any:
+            raise KeyboardInterrupt  # the run dies after the claim, before the publish request
+
+    items = photos(2)
+    store = make_store(items)
+
+    def one_run(publisher: ThreadsPublisher, seconds: float) -> service.PublishReport:
+        return service.publish(store, FakeFetcher(), lambda name: publisher,
+                               service.PublishOptions(networks=(service.NetworkOptions(RULES),)), now=at(seconds),
+                               sleep=lambda s: None)
+
+    with pytest.raises(KeyboardInterrupt):
+        one_run(Killed(access_token=TOKEN, api_url=api, image_host=host, sleep=lambda s: None), 0)
+    [container] = fake.containers
+    assert fake.threads == [] and fake.containers[container].status == "FINISHED"
+
+    report = one_run(_publisher(api, host), 600)
+
+    [thread] = fake.threads
+    assert thread.container.id == container  # that same container, not a new one
+    assert len(fake.containers) == 1
+    [entry] = [e for e in log_of(store).entries if e.photo_id == items[0].id or e.media_ids == (container,)]
+    assert (entry.status, entry.post_id, entry.media_ids) == (PUBLISHED, thread.id, (container,))
+    assert any("same key" in line for r in report.results for line in r.settled)
