@@ -326,8 +326,11 @@ class ThreadsPublisher(Publisher):
             return Settled(posted=None, same_key=True, staged=last,
                            reason=f"container {last} is FINISHED and unpublished: publishing that same container "
                            "makes at most one post")
-        if any(s == "IN_PROGRESS" or s not in ("EXPIRED", "ERROR") for s in states.values()):
-            return Settled(posted=None, reason="Threads is still preparing the container; the next run asks again")
+        pending = {c: s for c, s in states.items() if s not in ("EXPIRED", "ERROR")}
+        if pending:
+            # Still in progress, or an earlier attempt's container still publishable: it ends EXPIRED within 24 h.
+            said = ", ".join(f"{c} {s or 'without a status'}" for c, s in pending.items())
+            return Settled(posted=None, reason=f"container {said}: not settled yet; the next run asks again")
         return Settled(posted=False, reason="its container" + ("s are" if len(states) > 1 else " is")
                        + f" {'/'.join(sorted(set(filter(None, states.values()))))}: never published")
 
@@ -403,9 +406,7 @@ class ThreadsPublisher(Publisher):
         try:
             doc = _json(self._call("read the token's expiry", "GET", "/debug_token",
                                    params={"input_token": self._token}))
-        except _CredentialsRefused:
-            raise
-        except PublishError as exc:
+        except PublishError as exc:  # the calls that need the token say whether it works; this one only informs
             log.debug("Threads debug_token failed: %s", exc)
             return None, None
         data = doc.get("data") if isinstance(doc, dict) else None
