@@ -122,6 +122,11 @@ class FetchedImage:
     height: int
     nbytes: int
     mime_type: str
+    # Where the bytes came from (Flickr's URL of this size), for a network that fetches the image itself.
+    source_url: str | None = None
+    # None: not checked for location; False: checked and nothing to remove (the file is the URL's bytes);
+    # True: location removed (the file differs from what the URL serves, which must never be handed out).
+    location_removed: bool | None = None
 
 
 class ImageFetcher(abc.ABC):
@@ -135,6 +140,29 @@ class ImageFetcher(abc.ABC):
 
         Raises SizeUnavailable (with the HTTP status, if any) when it cannot be used: refused, missing, not an
         image, over ``max_bytes``; ImageError when the file cannot be written."""
+
+
+@dataclass(frozen=True)
+class HostedImage:
+    """An image put where a network can fetch it: the URL to hand over, and the key that releases it."""
+
+    url: str
+    key: str | None = None  # None: nothing was put anywhere (a URL pierrot does not own), nothing to release
+
+
+class ImageHost(abc.ABC):
+    """Somewhere public a network can fetch an image from (Threads downloads the image itself)."""
+
+    @abc.abstractmethod
+    def host(self, image: FetchedImage) -> HostedImage:
+        """A URL serving exactly these bytes, free of location; ImageError (one line: why, what to do) if none."""
+
+    def release(self, hosted: HostedImage) -> None:  # noqa: B027 - nothing to release by default
+        """Take the image down once the post is settled (best effort; sweep catches what this misses)."""
+
+    def sweep(self, older_than: float) -> int:
+        """Take down leftovers of killed runs hosted more than ``older_than`` seconds ago; how many."""
+        return 0
 
 
 # ---- the social networks ------------------------------------------------------------------------
@@ -201,6 +229,9 @@ class Settled:
     post: Post | None = None
     same_key: bool = False
     reason: str = ""
+    # With same_key: the media id the network still holds staged for this very post (Threads' FINISHED
+    # container). The run publishes it as it is, without a new upload: a new one would be a second post.
+    staged: str | None = None
 
 
 class Publisher(abc.ABC):

@@ -26,3 +26,5 @@ class Spec:
     normalise: Callable[[str], str] | None = None
     # A stack parameter of the SAM template (secrets are always there, as the name of an SSM parameter).
     deploy: bool = False
+    # A secret pierrot renews itself (a token that expires): on Lambda it is written back to its SSM parameter.
+    renewed: bool = False

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pierrot import service
+from pierrot.adapters import networks
 from pierrot.config import SPECS, SPECS_BY_ATTR, Settings, load_settings
 from pierrot.entrypoints import wiring
 from pierrot.errors import (
@@ -75,7 +76,7 @@ def publish_handler(event: Any, context: Any) -> dict[str, Any]:
             report = service.publish(
                 wiring.build_store(settings),
                 wiring.build_fetcher(settings),
-                lambda network: wiring.build_publisher(settings, network),
+                lambda network: wiring.build_publisher(settings, network, keeper=_ssm_keeper(network)),
                 wiring.publish_options(settings, photo_id=photo_id, dry_run=dry_run, event_id=event_id),
             )
         except CatalogueMissing:
@@ -216,6 +217,20 @@ def _read_parameters(wanted: dict[str, str]) -> dict[str, str]:
             f"variable{'s' if several else ''}"
         )
     return {env: found[name] for env, name in wanted.items()}
+
+
+def _ssm_keeper(name: str) -> Callable[[str, str], None]:
+    """Where a network's renewed secret goes on Lambda: back into the SSM parameter it is read from."""
+    from pierrot.adapters.secrets import SsmSecretKeeper
+
+    keeper = SsmSecretKeeper.from_env(os.environ, {spec.attr: spec.env for spec in networks.get(name).secrets})
+
+    def keep(attr: str, value: str) -> None:
+        keeper.keep(attr, value)
+        _secrets_cache.clear()  # a warm function must read the renewed value, not the one it cached
+        REDACT.add([value])
+
+    return keep
 
 
 def _ssm_client() -> SSMClient:

@@ -143,6 +143,22 @@ def secret_arns() -> Iterator[str]:
             yield "  - !Ref AWS::NoValue"
 
 
+def renewed_secrets() -> Iterator[str]:
+    """One statement per secret a network renews itself: ssm:PutParameter on that one parameter."""
+    for network in networks():
+        for spec in network.secrets:
+            if not spec.renewed:
+                continue
+            arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${" + _parameter(spec) + "}"
+            yield "- !If"
+            yield f"  - {_uses(network)}"
+            yield f"  - Sid: Renew{_camel(spec.attr)}"
+            yield "    Effect: Allow"
+            yield "    Action: ssm:PutParameter"
+            yield f"    Resource: !Sub {_q(arn)}"
+            yield "  - !Ref AWS::NoValue"
+
+
 def environment() -> Iterator[str]:
     for network in networks():
         for spec in _stack_specs(network):
@@ -155,6 +171,7 @@ PARTS: dict[str, Callable[[], Iterator[str]]] = {
     "conditions": conditions,
     "rules": rules,
     "secret-arns": secret_arns,
+    "renewed-secrets": renewed_secrets,
     "environment": environment,
 }
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pierrot.adapters import networks
 from pierrot.config import SPECS_BY_ATTR, Settings
 from pierrot.errors import ConfigError
 from pierrot.ports import DocumentStore, ImageFetcher, NetworkRules, PhotoSource, Publisher
 from pierrot.service import NetworkOptions, PublishOptions
+
+if TYPE_CHECKING:
+    SecretKeeper = Callable[[str, str], None]
 
 
 def build_store(settings: Settings) -> DocumentStore:
@@ -34,11 +38,30 @@ def build_fetcher(settings: Settings) -> ImageFetcher:
     return HttpImageFetcher(extra_hosts=settings.image_hosts or (), timeout=settings.timeout)
 
 
-def build_publisher(settings: Settings, name: str) -> Publisher:
-    """The publisher of one network, from its settings (ConfigError naming what is missing)."""
+def build_publisher(settings: Settings, name: str, *, keeper: SecretKeeper | None = None) -> Publisher:
+    """The publisher of one network, from its settings (ConfigError naming what is missing).
+
+    ``keeper`` keeps a secret the network renews (a token): by default a 0600 file in pierrot's config folder, whose
+    value is used instead of the configured one for as long as the configuration still holds the value it renewed."""
+    from pierrot.adapters.images.hosting import LazyImageHost, image_host_for
+    from pierrot.adapters.secrets import FileSecretKeeper
+    from pierrot.logs import REDACT
+
     network = networks.get(name)
-    settings.require(*network.required)
-    return network.build(settings.values, networks.Context(timeout=settings.timeout))
+    values = dict(settings.values)
+    if keeper is None:
+        secrets = {spec.attr: str(values.get(spec.attr) or "") for spec in network.secrets}
+        files = FileSecretKeeper.in_config_folder(os.environ, secrets)
+        for attr in secrets:
+            kept = files.current(attr)
+            if kept:
+                values[attr] = kept
+                REDACT.add([kept])
+        keeper = files
+    settings.with_values(**values).require(*network.required)
+    context = networks.Context(timeout=settings.timeout, keep_secret=keeper,
+                               image_host=LazyImageHost(lambda: image_host_for(build_store(settings))))
+    return network.build(values, context)
 
 
 def network_rules(name: str) -> NetworkRules:

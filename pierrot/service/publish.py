@@ -584,12 +584,18 @@ class _Run:
             if index is None:
                 raise PhotoGone(f"photo {entry.photo_id} is no longer in the catalogue")
             photo = catalogue.photo(index)
-            images = _Images(self.fetcher, photo, self.workdir, [rules], self.options.keep_location)
-            image = images.for_network(rules)
-            network = next(n for n in self.options.networks if n.name == name)
-            alt = self._alt(photo, network, rules)
-            result.photo_id, result.text, result.image, result.alt_text = photo.id, entry.text or "", image, alt
-            media_id = self.publishers[name].upload_media(image, alt, text=entry.text or "")
+            if settled.staged is not None:
+                # The network still holds this very post staged (Threads' container): publish it as it is. A new
+                # upload would stage a second post beside it.
+                result.photo_id, result.text = photo.id, entry.text or ""
+                media_id = settled.staged
+            else:
+                images = _Images(self.fetcher, photo, self.workdir, [rules], self.options.keep_location)
+                image = images.for_network(rules)
+                network = next(n for n in self.options.networks if n.name == name)
+                alt = self._alt(photo, network, rules)
+                result.photo_id, result.text, result.image, result.alt_text = photo.id, entry.text or "", image, alt
+                media_id = self.publishers[name].upload_media(image, alt, text=entry.text or "")
         except PierrotError as exc:
             if absent:
                 state, kept = self._settle_record(
@@ -1066,7 +1072,8 @@ def _checked(image: FetchedImage, *, strip: bool) -> FetchedImage:
         raise SizeUnavailable("not a readable image" + (" once its location was removed" if strip else ""))
     if clean != data:
         exif.strip_location_file(image.path)
-    return replace(image, nbytes=len(clean), width=size[0], height=size[1])
+    return replace(image, nbytes=len(clean), width=size[0], height=size[1],
+                   location_removed=(clean != data) if strip else None)
 
 
 def _keep_image(image: FetchedImage, directory: Path) -> Path:
@@ -1288,8 +1295,9 @@ def _take_back(
                 f"another publish is settling photo {entry.photo_id} on {entry.network}; not sending it again"
             )
         current = plog.entries[index]
+        media_ids = current.media_ids if media_id in current.media_ids else (*current.media_ids, media_id)
         changes: dict[str, Any] = {"status": PENDING, "updated_at": iso(now()), "run_id": run_id,
-                                   "media_ids": (*current.media_ids, media_id)}
+                                   "media_ids": media_ids}
         if event_id is not None:
             changes["event_id"] = event_id
         if created_at is not None:

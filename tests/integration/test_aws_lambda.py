@@ -57,7 +57,7 @@ class Adapters:
         self.settings.append(settings)
         return self.fetcher
 
-    def publish(self, settings: Settings, network: str = "x") -> FakePublisher:
+    def publish(self, settings: Settings, network: str = "x", *, keeper: Any = None) -> FakePublisher:
         self.settings.append(settings)
         return self.publisher
 
@@ -429,7 +429,7 @@ def two_networks(aws: Any, adapters: Adapters, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("PIERROT_BLUESKY_APP_PASSWORD_SSM", "/pierrot/bluesky/app_password")
     publishers = {"x": adapters.publisher, "bluesky": FakePublisher(rules=BLUESKY)}
 
-    def publish(settings: Settings, network: str = "x") -> FakePublisher:
+    def publish(settings: Settings, network: str = "x", *, keeper: Any = None) -> FakePublisher:
         assert network != "bluesky" or settings.bluesky_app_password == "bsky-app-password-0007"
         return publishers[network]
 

@@ -96,6 +96,13 @@ POSTS = {
          PostRef("110000000000000001", "https://mastodon.social/users/someone/statuses/110000000000000001")),
         ("110000000000000001", {}, PostRef("110000000000000001", None)),
     ],
+    "threads": [
+        ("18012345678901234", {}, PostRef("18012345678901234", None)),
+        ("https://www.threads.com/@someone/post/DAbC123xyz_-", {},
+         PostRef("DAbC123xyz_-", "https://www.threads.com/@someone/post/DAbC123xyz_-")),
+        ("https://www.threads.net/@someone/post/DAbC123xyz", {},
+         PostRef("DAbC123xyz", "https://www.threads.net/@someone/post/DAbC123xyz")),
+    ],
 }
 
 

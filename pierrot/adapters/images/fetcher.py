@@ -190,7 +190,7 @@ class HttpImageFetcher(ImageFetcher):
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        return FetchedImage(path, size.label, size.width, size.height, nbytes, mime_type)
+        return FetchedImage(path, size.label, size.width, size.height, nbytes, mime_type, source_url=size.url)
 
 
 

@@ -11,10 +11,10 @@ from pierrot.errors import UsageError
 from pierrot.specs import Spec
 
 if TYPE_CHECKING:
-    from pierrot.ports import NetworkRules, Publisher
+    from pierrot.ports import ImageHost, NetworkRules, Publisher
 
 # Adding a network: its module (ending with `NETWORK = Network(...)`), and its name here.
-NAMES: tuple[str, ...] = ("x", "bluesky", "mastodon")
+NAMES: tuple[str, ...] = ("x", "bluesky", "mastodon", "threads")
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Context:
 
     timeout: float
     keep_secret: Callable[[str, str], None] | None = None  # store a renewed secret: (setting attr, new value)
-    image_host: Any = None  # an ImageHost, for a network that fetches the image from a URL (Threads)
+    image_host: ImageHost | None = None  # for a network that fetches the image from a URL
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,624 @@
+"""The Threads adapter (Meta's Threads Graph API): an IMAGE container, published once.
+
+Threads fetches the image itself from a public URL, so the image is first hosted (``Context.image_host``) as bytes
+pierrot has checked for location. The container holds the whole post (image, text, alt text); its id is the
+"media id" the publish log keeps before anything is public. Publishing a container is exactly-once on Meta's side:
+a container publishes at most once, and its status (``PUBLISHED``, ``FINISHED``, ``EXPIRED``, ``ERROR``) tells an
+interrupted post's fate.
+
+The plumbing a shared HTTP publisher base would hold is in ``_call``, ``_send``, ``_refusal`` and ``_scrub``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import regex  # type: ignore[import-untyped,unused-ignore]
+import requests
+
+from pierrot import __version__
+from pierrot.adapters.http import (
+    ApiSession,
+    RedirectRefused,
+    describe_failure,
+    post_failure,
+    require_safe_url,
+)
+from pierrot.adapters.networks import Context, Network, PostRef, template_specs
+from pierrot.domain import parse_iso
+from pierrot.errors import ConfigError, DuplicatePost, ImageError, PostOutcomeUnknown, PostRefused, PublishError
+from pierrot.logs import REDACT, excerpt, scrub
+from pierrot.ports import (
+    Attempt,
+    FetchedImage,
+    HostedImage,
+    ImageHost,
+    NetworkRules,
+    Post,
+    Publisher,
+    Settled,
+)
+from pierrot.specs import Spec
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"pierrot/{__version__} (+https://github.com/pierrot-photo/pierrot)"
+TOKEN_SETTING = "PIERROT_THREADS_ACCESS_TOKEN"
+URL_SETTING = "PIERROT_THREADS_API_URL"
+TOKEN_ATTR = "threads_access_token"
+DEFAULT_API_URL = "https://graph.threads.net"
+VERSION = "v1.0"
+
+TEXT_LIMIT = 500
+ALT_LIMIT = 1000
+IMAGE_BYTES = 8_000_000  # "8 MB": the decimal reading, the safer one
+IMAGE_TYPES = ("image/jpeg", "image/png")
+# Threads scales anything wider than 1440 px down to 1440: a size beyond 2048 is bandwidth spent for nothing.
+IMAGE_EDGE = 2048
+POSTS_PER_DAY = 250  # API-published posts per profile in a moving 24 h
+
+CONTAINER_WAIT = 60.0  # the longest wait for a container to be FINISHED (Meta: "about 30 s")
+POLL_FIRST = 2.0
+POLL_MAX = 10.0
+# Long-lived tokens last 60 days; refreshed when fewer than this are left (and the token is a day old).
+REFRESH_BEFORE = 30 * 86400
+REFRESH_AFTER_AGE = 86400
+HOSTED_LEFTOVERS = 86400  # images hosted longer ago than this belong to runs that died: take them down
+RECENT_THREADS = 25  # the account's latest posts read to find the post of a container published elsewhere
+CLOCK_SKEW = 300
+RATE_LIMIT_CODES = {4, 17, 32, 613}  # Graph API: app, user, page and custom rate limits
+PUBLISH_LIMIT_SUBCODES = {2207042}  # Instagram's "maximum number of posts"; Meta's Threads code is not documented
+TOKEN_CODES = {190}  # invalid or expired access token
+CREDENTIALS_HELP = (
+    f"check {TOKEN_SETTING}: a long-lived Threads user token with threads_basic and threads_content_publish "
+    "(docs/operations.md, Threads)"
+)
+
+# ---- how Threads counts a text ------------------------------------------------------------------------------
+# "Text posts are limited to 500 characters. Emojis are counted as the number of UTF-8 bytes." An emoji here is
+# anything pictographic and the pieces that build emoji sequences (modifiers, flags, ZWJ, variation selector 16,
+# keycap, tags): each counts its UTF-8 bytes, everything else one per code point.
+_EMOJI_PART = regex.compile(
+    r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}\u200d\ufe0f\u20e3\U000e0020-\U000e007f]"
+)
+
+
+def threads_length(text: str) -> int:
+    """The length Threads counts against 500: code points, an emoji as its UTF-8 bytes."""
+    return len(text) + sum(len(m.group().encode()) - 1 for m in _EMOJI_PART.finditer(text))
+
+
+def cut_alt_text(text: str, limit: int = ALT_LIMIT) -> str:
+    """``text`` cut to at most ``limit`` code points, never inside a grapheme."""
+    if len(text) <= limit:
+        return text
+    kept = 0
+    for grapheme in regex.finditer(r"\X", text):
+        if grapheme.end() > limit:
+            break
+        kept = grapheme.end()
+    return text[:kept].rstrip()
+
+
+RULES = NetworkRules(
+    name="threads",
+    display="Threads",
+    text_limit=TEXT_LIMIT,
+    measure=threads_length,
+    unit="characters (an emoji counts its UTF-8 bytes)",
+    alt_limit=ALT_LIMIT,
+    max_image_bytes=IMAGE_BYTES,
+    max_image_edge=IMAGE_EDGE,
+    settles_unknown=True,
+)
+
+
+@dataclass(frozen=True)
+class TokenStatus:
+    """What `check` says of the token: when it expires, and whether pierrot can renew it."""
+
+    expires_at: int | None  # unix time; None when Meta did not say
+    renewable: bool
+    note: str  # one line for people
+
+
+class _CredentialsRefused(PublishError):
+    """The token is invalid, expired or lacks a permission: asking again cannot help."""
+
+
+class ThreadsPublisher(Publisher):
+    """One Threads profile, with a long-lived user access token."""
+
+    def __init__(
+        self,
+        *,
+        access_token: str,
+        api_url: str = DEFAULT_API_URL,
+        image_host: ImageHost | None = None,
+        keep_secret: Callable[[str, str], None] | None = None,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        require_safe_url(api_url, URL_SETTING)
+        if not access_token:
+            raise ConfigError(f"{TOKEN_SETTING} is not set")
+        self.rules = RULES
+        self._base = api_url.rstrip("/")
+        self._host_name = urlsplit(self._base).hostname or self._base
+        self._token = access_token
+        self._old_tokens: list[str] = []
+        self._image_host = image_host
+        self._keep_secret = keep_secret
+        self._timeout = timeout
+        self._session = session or ApiSession(timeout, user_agent=USER_AGENT)
+        self._sleep = sleep
+        self._clock = clock
+        self._prepared = False
+        self._user: dict[str, str] | None = None
+        self._hosted: dict[str, HostedImage] = {}  # container id -> its hosted image, released once settled
+        self.notes: list[str] = []  # what this run did with the token, for the run's report
+
+    # ---- once per run ----------------------------------------------------------------------------------------
+
+    def prepare(self) -> NetworkRules:
+        """Renew the token if it is due, take down images left by killed runs, check the day's publishing quota."""
+        if self._prepared:
+            return self.rules
+        self._renew_if_due()
+        if self._image_host is not None:
+            try:
+                swept = self._image_host.sweep(HOSTED_LEFTOVERS)
+            except ImageError as exc:
+                log.warning("Threads: could not take down images left by earlier runs: %s", exc)
+            else:
+                if swept:
+                    log.info("Threads: took down %d image(s) left by earlier runs", swept)
+        self._check_quota()
+        self._prepared = True
+        return self.rules
+
+    def account(self) -> str | None:
+        """The Threads user id the token belongs to."""
+        return self._me().get("id")
+
+    def new_attempt(self, created_at: str) -> Attempt:
+        # Threads has no key of its own (the container is the key); the log needs one to settle the entry.
+        return Attempt(key=uuid.uuid4().hex, created_at=created_at)
+
+    def whoami(self) -> str:
+        """The profile's @username, with when its token expires."""
+        username = self._me().get("username")
+        if not username:
+            raise PublishError("Threads accepted the token but did not say which profile it is")
+        return f"@{username} ({self.token_status().note})"
+
+    def token_status(self) -> TokenStatus:
+        """When the token expires and whether pierrot can renew it (for `check`)."""
+        expires, _ = self._token_times()
+        keeper = self._keep_secret is not None
+        if expires is None:
+            return TokenStatus(None, keeper, "Threads did not say when the token expires")
+        when = dt.datetime.fromtimestamp(expires, dt.UTC).date().isoformat()
+        days = math.floor((expires - self._clock()) / 86400)
+        if not keeper:
+            return TokenStatus(expires, False, f"token expires {when}, in {days} days; WARNING: pierrot cannot "
+                               "renew it here (nowhere to keep a renewed token): renew it by hand before then")
+        return TokenStatus(expires, True, f"token expires {when}, in {days} days; renewed automatically when "
+                           f"fewer than {REFRESH_BEFORE // 86400} are left")
+
+    # ---- nothing public yet: any failure is a plain PublishError ---------------------------------------------
+
+    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+        """Host the image, create the IMAGE container with the post's text and alt text, wait until it is FINISHED;
+        returns the container id."""
+        rules = self.rules
+        if image.mime_type not in IMAGE_TYPES:
+            raise PublishError(f"Threads takes JPEG or PNG images, not {image.mime_type}")
+        if image.nbytes > rules.max_image_bytes:
+            raise PublishError(f"the image is {image.nbytes:,} bytes and Threads accepts at most "
+                               f"{rules.max_image_bytes:,}: choose a smaller size")
+        if self._image_host is None:
+            raise PublishError("Threads fetches the image from a URL, and no image host is set up for it "
+                               "(the entry point must give one)")
+        hosted = self._image_host.host(image)
+        try:
+            form = {"media_type": "IMAGE", "image_url": hosted.url, "text": text}
+            if alt_text:
+                form["alt_text"] = cut_alt_text(alt_text, rules.alt_limit)
+            doc = _json(self._call("create the post's container", "POST", "/me/threads", data=form))
+            container = _field(doc, "id")
+            if container is None:
+                raise PublishError("Threads accepted the container but its answer has no id")
+            self._wait_until_finished(container)
+        except BaseException:
+            self._release(hosted)
+            raise
+        self._hosted[container] = hosted
+        return container
+
+    def _wait_until_finished(self, container: str) -> None:
+        """Poll the container until Meta has fetched and processed the image, for at most CONTAINER_WAIT."""
+        deadline = self._clock() + CONTAINER_WAIT
+        interval = POLL_FIRST
+        while True:
+            status, error = self._container_status(container)
+            if status == "FINISHED":
+                return
+            if status in ("ERROR", "EXPIRED"):
+                raise PublishError(f"Threads could not prepare the post (container {status}"
+                                   + (f": {error}" if error else "") + "); nothing was posted")
+            if status == "PUBLISHED":  # cannot be for a container just made; never publish it again
+                raise PublishError(f"Threads says the new container {container} is already published")
+            left = deadline - self._clock()
+            if left <= 0:
+                raise PublishError(f"Threads was still preparing the post {CONTAINER_WAIT:g} s after the container "
+                                   "was created; nothing was posted, try again later")
+            self._sleep(min(interval, left))
+            interval = min(interval * 2, POLL_MAX)
+
+    # ---- the post ----------------------------------------------------------------------------------------------
+
+    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
+        """Publish the container (the text is in it already); PostRefused, DuplicatePost or PostOutcomeUnknown."""
+        if len(media_ids) != 1:
+            raise PostRefused(f"a Threads post is one container, not {len(media_ids)}")
+        container = media_ids[0]
+        try:
+            response = self._send("POST", "/me/threads_publish", data={"creation_id": container})
+        except requests.RequestException as exc:
+            redirected = self._scrub(self._redirected("publish", exc)) if isinstance(exc, RedirectRefused) else ""
+            raise post_failure(exc, "Threads", reason=self._scrub(self._reason(exc)), redirected=redirected) from exc
+        status = response.status_code
+        if status == 200:
+            post_id = _field(_json(response), "id")
+            if post_id is None:
+                raise PostOutcomeUnknown("Threads answered the publish request without the post's id")
+            self._release_container(container)
+            return Post(post_id, self._permalink(post_id))
+        if 400 <= status < 500:
+            code, subcode, _ = _graph_error(response)
+            if code in TOKEN_CODES or status in (401, 403):
+                raise PostRefused(self._scrub(self._refusal("publish", response)), status=status)
+            # The refusal may be Meta's answer to a container already published (an earlier attempt's): ask it.
+            try:
+                state, _ = self._container_status(container)
+            except PublishError:
+                state = None
+            if state == "PUBLISHED":
+                self._release_container(container)
+                raise DuplicatePost(f"Threads says container {container} is already published: an earlier "
+                                    "attempt went through")
+            limited = status == 429 or code in RATE_LIMIT_CODES or subcode in PUBLISH_LIMIT_SUBCODES
+            reset = self._retry_at(response) if limited else None
+            raise PostRefused(self._scrub(self._refusal("publish", response)), status=429 if limited else status,
+                              reset_time=reset)
+        raise PostOutcomeUnknown(f"Threads answered HTTP {status} to the publish request")
+
+    def settle(self, attempt: Attempt, text: str, started_at: str) -> Settled:
+        """An interrupted post's fate, from its container: PUBLISHED, FINISHED (publish that same one), or gone."""
+        if not attempt.media_ids:
+            return Settled(posted=False, reason="no container was made for it")
+        states: dict[str, str | None] = {}
+        try:
+            for container in attempt.media_ids:
+                states[container], _ = self._container_status(container)
+        except _CredentialsRefused:
+            raise
+        except PublishError as exc:
+            return Settled(posted=None, reason=f"Threads cannot tell: {exc}")
+        published = [c for c, s in states.items() if s == "PUBLISHED"]
+        if published:
+            post = self._find_post(text, started_at)
+            return Settled(posted=True, post=post, reason=f"container {published[0]} is PUBLISHED")
+        last = attempt.media_ids[-1]
+        if states[last] == "FINISHED":
+            return Settled(posted=None, same_key=True, staged=last,
+                           reason=f"container {last} is FINISHED and unpublished: publishing that same container "
+                           "makes at most one post")
+        pending = {c: s for c, s in states.items() if s not in ("EXPIRED", "ERROR")}
+        if pending:
+            # Still in progress, or an earlier attempt's container still publishable: it ends EXPIRED within 24 h.
+            said = ", ".join(f"{c} {s or 'without a status'}" for c, s in pending.items())
+            return Settled(posted=None, reason=f"container {said}: not settled yet; the next run asks again")
+        return Settled(posted=False, reason="its container" + ("s are" if len(states) > 1 else " is")
+                       + f" {'/'.join(sorted(set(filter(None, states.values()))))}: never published")
+
+    def _find_post(self, text: str, started_at: str) -> Post | None:
+        """The account's recent post with this text made since the attempt started (the container does not name
+        the post it became)."""
+        started = parse_iso(started_at)
+        since = None if started is None else started.timestamp() - CLOCK_SKEW
+        try:
+            doc = _json(self._call("read the profile's posts", "GET", "/me/threads",
+                                   params={"fields": "id,permalink,text,timestamp", "limit": str(RECENT_THREADS)}))
+        except PublishError:
+            return None
+        items = doc.get("data") if isinstance(doc, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict) or _plain(str(item.get("text") or "")) != _plain(text):
+                continue
+            made = parse_iso(str(item.get("timestamp") or ""))
+            if since is not None and made is not None and made.timestamp() < since:
+                continue
+            post_id, url = _field(item, "id"), _field(item, "permalink")
+            if post_id:
+                return Post(post_id, url or self._profile_url())
+        return None
+
+    def _permalink(self, post_id: str) -> str:
+        try:
+            doc = _json(self._call("read the post's link", "GET", f"/{quote(post_id, safe='')}",
+                                   params={"fields": "permalink"}))
+        except PublishError as exc:
+            log.warning("Threads: published post %s but could not read its link: %s", post_id, exc)
+            return self._profile_url()
+        return _field(doc, "permalink") or self._profile_url()
+
+    def _profile_url(self) -> str:
+        username = (self._user or {}).get("username")
+        return f"https://www.threads.com/@{username}" if username else "https://www.threads.com/"
+
+    # ---- the container and the hosted image ----------------------------------------------------------------------
+
+    def _container_status(self, container: str) -> tuple[str | None, str | None]:
+        doc = _json(self._call("read the container's status", "GET", f"/{quote(container, safe='')}",
+                               params={"fields": "id,status,error_message"}))
+        status, error = _field(doc, "status"), _field(doc, "error_message")
+        return status, (excerpt(error) if error else None)
+
+    def _release_container(self, container: str) -> None:
+        hosted = self._hosted.pop(container, None)
+        if hosted is not None:
+            self._release(hosted)
+
+    def _release(self, hosted: HostedImage) -> None:
+        if self._image_host is None:
+            return
+        try:
+            self._image_host.release(hosted)
+        except ImageError as exc:  # the sweep of a later run takes it down
+            log.warning("Threads: could not take down the hosted image: %s", exc)
+
+    # ---- the token and the quota --------------------------------------------------------------------------------
+
+    def _me(self) -> dict[str, str]:
+        if self._user is None:
+            doc = _json(self._call("read the profile", "GET", "/me", params={"fields": "id,username"}))
+            user_id, username = _field(doc, "id"), _field(doc, "username")
+            if user_id is None:
+                raise PublishError("Threads accepted the token but did not say which profile it is")
+            self._user = {"id": user_id, **({"username": username} if username else {})}
+        return self._user
+
+    def _token_times(self) -> tuple[int | None, int | None]:
+        """When the token expires and was issued (debug_token); (None, None) when Meta does not say."""
+        try:
+            doc = _json(self._call("read the token's expiry", "GET", "/debug_token",
+                                   params={"input_token": self._token}))
+        except PublishError as exc:  # the calls that need the token say whether it works; this one only informs
+            log.debug("Threads debug_token failed: %s", exc)
+            return None, None
+        data = doc.get("data") if isinstance(doc, dict) else None
+        data = data if isinstance(data, dict) else {}
+        return _whole(data.get("expires_at")), _whole(data.get("issued_at"))
+
+    def _renew_if_due(self) -> None:
+        """Refresh the token when fewer than 30 days are left, and keep the new one where pierrot keeps secrets."""
+        expires, issued = self._token_times()
+        now = self._clock()
+        if expires is None or expires - now >= REFRESH_BEFORE:
+            return
+        if issued is not None and now - issued < REFRESH_AFTER_AGE:
+            return
+        if self._keep_secret is None:
+            log.warning("Threads: the token expires in %d days and pierrot has nowhere to keep a renewed one: "
+                        "renew it by hand (docs/operations.md, Threads)", max(0, (expires - now) // 86400))
+            return
+        try:
+            response = self._send("GET", "/refresh_access_token", versioned=False,
+                                  params={"grant_type": "th_refresh_token", "access_token": self._token})
+        except requests.RequestException as exc:
+            log.warning("Threads: could not renew the token: %s", self._scrub(self._reason(exc)))
+            return
+        doc = _json(response)
+        new = _field(doc, "access_token") if response.status_code == 200 else None
+        if new is None:
+            log.warning("Threads: could not renew the token: %s", self._scrub(self._refusal("renew the token",
+                                                                                              response)))
+            return
+        REDACT.add([new])  # never shown in a log line from here on, whatever logs it
+        try:
+            self._keep_secret(TOKEN_ATTR, new)
+        except Exception as exc:  # the old token still works: keep using it, and say why
+            log.warning("Threads: renewed the token but could not keep it (%s); still using the old one",
+                        scrub(str(exc), [new, self._token]))
+            return
+        self._old_tokens.append(self._token)
+        self._token = new
+        self.notes.append("Threads: the access token was renewed for 60 days and kept")
+
+    def _check_quota(self) -> None:
+        """PostRefused-like PublishError when today's 250 posts are used up: nothing would be published."""
+        try:
+            doc = _json(self._call("read the publishing quota", "GET", "/me/threads_publishing_limit",
+                                   params={"fields": "quota_usage,config"}))
+        except _CredentialsRefused:
+            raise
+        except PublishError as exc:
+            log.debug("Threads quota unknown: %s", exc)
+            return
+        items = doc.get("data") if isinstance(doc, dict) else None
+        first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+        used = _whole(first.get("quota_usage"))
+        config = first.get("config")
+        config = config if isinstance(config, dict) else {}
+        total = _whole(config.get("quota_total")) or POSTS_PER_DAY
+        if used is not None and used >= total:
+            raise PublishError(f"Threads' limit of {total} API posts in 24 hours is used up ({used}); the oldest "
+                               "of them frees a place 24 hours after it was made: try again later")
+
+    # ---- HTTP plumbing (what a shared publisher base would hold) --------------------------------------------------
+
+    def _send(self, method: str, route: str, *, versioned: bool = True, **kwargs: Any) -> requests.Response:
+        url = f"{self._base}/{VERSION}{route}" if versioned else f"{self._base}{route}"
+        headers = {"Authorization": f"Bearer {self._token}"} if versioned else {}
+        return self._session.request(method, url, headers=headers, timeout=self._timeout, **kwargs)
+
+    def _call(self, action: str, method: str, route: str, **kwargs: Any) -> requests.Response:
+        """One API call that must answer 200; PublishError (one line, no secret) otherwise."""
+        try:
+            response = self._send(method, route, **kwargs)
+        except RedirectRefused as exc:
+            raise PublishError(self._scrub(self._redirected(action, exc))) from None
+        except requests.RequestException as exc:
+            raise PublishError(f"could not {action} on Threads: {self._scrub(self._reason(exc))}") from None
+        if response.status_code == 200:
+            return response
+        code, _, _ = _graph_error(response)
+        message = self._scrub(self._refusal(action, response))
+        if code in TOKEN_CODES or response.status_code == 401:
+            raise _CredentialsRefused(f"{message}; {CREDENTIALS_HELP}")
+        raise PublishError(message)
+
+    def _refusal(self, action: str, response: requests.Response) -> str:
+        status = response.status_code
+        code, subcode, message = _graph_error(response)
+        said = f": {message}" if message else ""
+        said += f" (code {code}" + (f"/{subcode}" if subcode else "") + ")" if code is not None else ""
+        if status == 429 or code in RATE_LIMIT_CODES or subcode in PUBLISH_LIMIT_SUBCODES:
+            return f"Threads refused to {action}: rate limit reached{said}; {_resets(self._retry_at(response))}"
+        if status >= 500:
+            return f"Threads failed the request to {action} (HTTP {status}{said}); try again later"
+        return f"Threads refused to {action} (HTTP {status}{said})"
+
+    def _retry_at(self, response: requests.Response) -> int | None:
+        """When a limited request may be tried again (Retry-After, or the usage header's minutes), as unix time."""
+        retry = response.headers.get("Retry-After", "").strip()
+        if retry.isdigit():
+            return math.ceil(self._clock()) + int(retry)
+        usage = response.headers.get("X-Business-Use-Case-Usage") or response.headers.get("X-App-Usage") or ""
+        minutes = re.search(r'"estimated_time_to_regain_access"\s*:\s*(\d+)', usage)
+        if minutes:
+            return math.ceil(self._clock()) + 60 * int(minutes.group(1))
+        return None
+
+    def _redirected(self, action: str, exc: RedirectRefused) -> str:
+        return (f"Threads answered the request to {action} with a redirect (HTTP {exc.status} to {exc.target}); "
+                f"pierrot never follows one on an API call: check {URL_SETTING}")
+
+    def _reason(self, exc: requests.RequestException) -> str:
+        return describe_failure(exc, self._host_name, self._timeout)
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, [self._token, *self._old_tokens])
+
+
+# ---- reading answers ------------------------------------------------------------------------------------------
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _field(doc: Any, name: str) -> str | None:
+    value = doc.get(name) if isinstance(doc, dict) else None
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        return None
+    return str(value)
+
+
+def _whole(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+
+
+def _graph_error(response: requests.Response) -> tuple[int | None, int | None, str]:
+    """The Graph API error's code, subcode and message (one printable line, scrubbed and cut)."""
+    doc = _json(response)
+    error = doc.get("error") if isinstance(doc, dict) else None
+    if not isinstance(error, dict):
+        return None, None, ""
+    message = error.get("error_user_msg") or error.get("message") or ""
+    text = excerpt(_UNPRINTABLE.sub(" ", str(message)).strip())
+    return _whole(error.get("code")), _whole(error.get("error_subcode")), text
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _resets(reset_time: int | None) -> str:
+    if reset_time is None:
+        return "try again later"
+    when = dt.datetime.fromtimestamp(reset_time).astimezone().isoformat(timespec="seconds")
+    return f"try again after {when}"
+
+
+# ---- the network, as the registry reads it ----------------------------------------------------------------------
+
+_POST_URL = re.compile(r"https://(?:www\.)?threads\.(?:net|com)/@[A-Za-z0-9._]+/post/([A-Za-z0-9_-]+)/?")
+
+
+def read_post(value: str, settings: Mapping[str, Any]) -> PostRef:
+    """A Threads post as `resolve --posted` takes it: its numeric media id, or its URL (the URL's code is not the
+    id: kept as the URL, the id left as the code)."""
+    value = value.strip()
+    if value.isdigit():
+        return PostRef(value, None)
+    match = _POST_URL.fullmatch(value)
+    if match:
+        return PostRef(match.group(1), value)
+    raise ValueError(f"{value!r} is neither a Threads post id (digits) nor a Threads post URL "
+                     "(https://www.threads.com/@user/post/...)")
+
+
+def build(settings: Mapping[str, Any], context: Context) -> Publisher:
+    """The publisher from the settings (``settings.values``)."""
+    return ThreadsPublisher(
+        access_token=str(settings.get(TOKEN_ATTR) or ""),
+        api_url=str(settings.get("threads_api_url") or DEFAULT_API_URL),
+        image_host=context.image_host,
+        keep_secret=context.keep_secret,
+        timeout=context.timeout,
+    )
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec(TOKEN_ATTR, TOKEN_SETTING, "threads", "access_token", secret=True, renewed=True,
+         help="Threads long-lived user access token (renewed by pierrot when fewer than 30 days are left)"),
+    Spec("threads_api_url", URL_SETTING, "threads", "api_url", kind="url", default=DEFAULT_API_URL,
+         help="Threads Graph API; https, or http on loopback only (for testing against a fake)"),
+    *template_specs("threads", "Threads"),
+)
+
+NETWORK = Network(
+    name="threads",
+    display="Threads",
+    specs=SPECS,
+    required=(TOKEN_ATTR,),
+    rules=RULES,
+    build=build,
+    read_post=read_post,
+)
