@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import requests
@@ -14,8 +13,6 @@ from pierrot.adapters.networks.base import HttpPublisher
 from pierrot.adapters.networks.xtext import RULES
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PublishError
 from pierrot.ports import Attempt, FetchedImage, Post
-
-log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.x.com"
 USER_AGENT = f"pierrot/{__version__} (+https://github.com/pierrot-photo/pierrot)"
