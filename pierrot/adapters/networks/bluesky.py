@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +11,16 @@ import requests
 from pierrot import __version__
 from pierrot.adapters.http import RedirectRefused
 from pierrot.adapters.networks.base import HttpPublisher, json_of
-from pierrot.adapters.networks.bluesky_rules import POST_COLLECTION, TID_PATTERN, new_tid, post_record, record_time
+from pierrot.adapters.networks.bluesky_rules import (
+    POST_COLLECTION,
+    TID_PATTERN,
+    compact_json,
+    embedded_image,
+    is_blob,
+    new_tid,
+    post_record,
+    record_time,
+)
 from pierrot.adapters.networks.bluesky_rules import RULES as RULES
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import Attempt, FetchedImage, NetworkRules, Post, Settled
@@ -29,10 +37,6 @@ CREDENTIALS_HELP = (
     "check PIERROT_BLUESKY_HANDLE and PIERROT_BLUESKY_APP_PASSWORD (an app password from Settings → Privacy and "
     "security → App passwords, never the account password)"
 )
-
-
-def _dumps(value: Any, *, sort_keys: bool = False) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
 
 
 # ---- the adapter ---------------------------------------------------------------------------------------
@@ -138,14 +142,14 @@ class BlueskyPublisher(HttpPublisher):
         if not 200 <= response.status_code < 300:
             raise PublishError(self._refusal("upload the image", response)) from None
         blob = _field(response, "blob")
-        if not _is_blob(blob):
+        if not is_blob(blob):
             raise PublishError(
                 f"Bluesky accepted the image upload but its answer has no blob (HTTP {response.status_code})"
             )
         media: dict[str, Any] = {"blob": blob, "alt": alt_text or ""}
         if image.width > 0 and image.height > 0:
             media["aspectRatio"] = {"width": image.width, "height": image.height}
-        return _dumps(media, sort_keys=True)
+        return compact_json(media, sort_keys=True)
 
     def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
         """putRecord under the attempt's key: PostRefused, DuplicatePost or PostOutcomeUnknown when not plainly done."""
@@ -153,7 +157,10 @@ class BlueskyPublisher(HttpPublisher):
             raise PostRefused(f"the post has no valid Bluesky record key ({attempt.key!r}); nothing was sent")
         if len(media_ids) > MAX_IMAGES:
             raise PostRefused(f"Bluesky takes at most {MAX_IMAGES} images per post, not {len(media_ids)}")
-        images = [_image(media_id) for media_id in media_ids]
+        images = [image for image in map(embedded_image, media_ids) if image is not None]
+        if len(images) < len(media_ids):
+            bad = next(media_id for media_id in media_ids if embedded_image(media_id) is None)
+            raise PostRefused(f"{bad[:40]!r} is not a media id from a Bluesky upload; nothing was sent")
         try:
             session = self._login()
         except _Failure as exc:
@@ -316,10 +323,7 @@ class BlueskyPublisher(HttpPublisher):
         log.debug("Bluesky session renewed")
 
     def _read_session(self, response: requests.Response, action: str) -> _Session:
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
+        answer = json_of(response)
         if not isinstance(answer, dict):
             raise _Failure(f"Bluesky answered the request to {action} with something that is not JSON", answered=True)
         access, refresh, did = answer.get("accessJwt"), answer.get("refreshJwt"), answer.get("did")
@@ -349,7 +353,7 @@ class BlueskyPublisher(HttpPublisher):
         Raises requests' exceptions (RedirectRefused included) for the call, _Failure for the renewal."""
         session = self._login()
         if json_body is not None:
-            data, content_type = _dumps(json_body).encode(), "application/json"
+            data, content_type = compact_json(json_body).encode(), "application/json"
         response = self._request(method, nsid, session.access, params=params, data=data, content_type=content_type)
         if response.status_code in (400, 401) and _error_of(response)[0] == "ExpiredToken":
             self._renew(session)
@@ -357,7 +361,7 @@ class BlueskyPublisher(HttpPublisher):
         return response
 
     def _post_json(self, nsid: str, body: Any, *, bearer: str | None) -> requests.Response:
-        data = None if body is None else _dumps(body).encode()
+        data = None if body is None else compact_json(body).encode()
         return self._request("POST", nsid, bearer, data=data, content_type=None if data is None else "application/json")
 
     def _request(
@@ -389,25 +393,6 @@ class BlueskyPublisher(HttpPublisher):
 
 
 # ---- answers ---------------------------------------------------------------------------------------------
-
-
-def _image(media_id: str) -> dict[str, Any]:
-    """The embedded image that a media id from upload_media stands for, its fields in a fixed order."""
-    try:
-        media = json.loads(media_id)
-    except ValueError:
-        media = None
-    if not isinstance(media, dict) or not _is_blob(media.get("blob")):
-        raise PostRefused(f"{media_id[:40]!r} is not a media id from a Bluesky upload; nothing was sent")
-    image: dict[str, Any] = {"image": media["blob"], "alt": str(media.get("alt") or "")}
-    ratio = media.get("aspectRatio")
-    if isinstance(ratio, dict) and set(ratio) == {"width", "height"}:
-        image["aspectRatio"] = {"width": ratio["width"], "height": ratio["height"]}
-    return image
-
-
-def _is_blob(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("ref"), dict) and bool(value["ref"].get("$link"))
 
 
 def _field(response: requests.Response, name: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import threading
 import time
@@ -152,3 +153,28 @@ def post_record(text: str, created_at: str, images: list[dict[str, Any]]) -> dic
     if images:
         record["embed"] = {"$type": "app.bsky.embed.images", "images": images}
     return record
+
+
+def embedded_image(media_id: str) -> dict[str, Any] | None:
+    """The embedded image that a media id from upload_media stands for, its fields in a fixed order (None: not one)."""
+    try:
+        media = json.loads(media_id)
+    except ValueError:
+        media = None
+    if not isinstance(media, dict) or not is_blob(media.get("blob")):
+        return None
+    image: dict[str, Any] = {"image": media["blob"], "alt": str(media.get("alt") or "")}
+    ratio = media.get("aspectRatio")
+    if isinstance(ratio, dict) and set(ratio) == {"width", "height"}:
+        image["aspectRatio"] = {"width": ratio["width"], "height": ratio["height"]}
+    return image
+
+
+def is_blob(value: Any) -> bool:
+    """True for a blob as uploadBlob answers it: a ``ref`` with a ``$link``."""
+    return isinstance(value, dict) and isinstance(value.get("ref"), dict) and bool(value["ref"].get("$link"))
+
+
+def compact_json(value: Any, *, sort_keys: bool = False) -> str:
+    """JSON as sent and kept: no spaces, non-ASCII as is (a retried record must be byte-identical)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
