@@ -159,10 +159,7 @@ class HttpPublisher(Publisher):
             reset = self._reset_time(response) if status == 429 else None
             return PostRefused(self._refusal("post", response), status=status, reset_time=reset)
         return PostOutcomeUnknown(
-            self._scrub(
-                f"{self.display} answered the post request with HTTP {status}{self._detail(response)}: "
-                "it may or may not be posted"
-            )
+            self._scrub(f"{self.display} answered the post request with HTTP {status}{self._detail(response)}")
         )
 
     # ---- texts ------------------------------------------------------------------------------------------------
