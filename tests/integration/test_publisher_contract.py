@@ -26,8 +26,8 @@ from tests.e2e.fake_bluesky import BlueskyFake, BlueskyFault
 from tests.e2e.fake_mastodon import MastodonFake, MastodonFault
 from tests.e2e.servers import ServerThread, XFake, XFault, jpeg
 
-TIMEOUT = 0.3  # a lost answer is given up after twice this
-HANG = 3.0  # longer than any call may take: the fake's hang is cut short when the test resets it
+TIMEOUT = 1.0  # a lost answer is given up after this (each call's deadline is twice it): generous on a busy machine
+HANG = 5.0  # longer than any call may take: the fake's hang is cut short when the test resets it
 TEXT = "Harbour at dusk"
 ALT = "Boats moored at dusk"
 
@@ -225,7 +225,7 @@ def served(request: pytest.FixtureRequest) -> Iterator[Driver]:
     try:
         yield driver
     finally:
-        driver.fake._stop.set()
+        driver.reset()  # ends any hang in progress
         thread.stop()
 
 
