@@ -31,7 +31,7 @@ from urllib3.exceptions import (
 )
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
-from pierrot.errors import ConfigError
+from pierrot.errors import ConfigError, PostOutcomeUnknown, PostRefused
 
 # Far above any real answer (a Flickr page of 500 photos with every extra is 1-2 MB, X answers a few KB), and
 # small enough that a broken or hostile endpoint cannot make a run hold gigabytes: the answer is kept in memory.
@@ -264,9 +264,8 @@ class ApiSession(requests.Session):
             response = super().request(method, url, *args, **kwargs)
             try:
                 if 300 <= response.status_code < 400:
-                    raise RedirectRefused(
-                        response.status_code, _target(str(url), response.headers.get("Location")), response=response
-                    )
+                    target = redirect_target(str(url), response.headers.get("Location"))
+                    raise RedirectRefused(response.status_code, target, response=response)
                 _read_answer(response, deadline, budget, self.max_bytes, self.clock)
             except BaseException:
                 response.close()
@@ -334,7 +333,7 @@ def read_chunks(
                 sock.settimeout(per_read)
 
 
-def _target(url: str, location: str | None) -> str:
+def redirect_target(url: str, location: str | None) -> str:
     """Where a redirect points, as an origin only: its path and query are the server's, not worth showing."""
     try:
         parts = urlsplit(urljoin(url, location or ""))
@@ -464,24 +463,24 @@ def sent_credentials(response: requests.Response) -> list[str]:
     return [credential for credential in found if len(credential) >= 4]
 
 
-def resets(reset_time: int | None) -> str:
-    """When a rate limit resets, for people: local time and minutes from now."""
+def resets(reset_time: int | None, *, now: float | None = None) -> str:
+    """When a rate limit resets, for people: local time and minutes from ``now`` (this moment by default)."""
     if reset_time is None:
         return "try again later"
     when = dt.datetime.fromtimestamp(reset_time).astimezone().isoformat(timespec="seconds")
-    minutes = max(0, math.ceil((reset_time - time.time()) / 60))
+    minutes = max(0, math.ceil((reset_time - (time.time() if now is None else now)) / 60))
     wait = "now" if minutes == 0 else f"in {minutes} minute{'s' if minutes != 1 else ''}"
     return f"the limit resets at {when} ({wait})"
 
 
-def post_failure(exc: requests.RequestException, display: str, *, reason: str, redirected: str) -> Exception:
+def post_failure(
+    exc: requests.RequestException, display: str, *, reason: str, redirected: str
+) -> PostRefused | PostOutcomeUnknown:
     """What a post request that got no usable answer means: PostRefused when it cannot have been acted on (never
     sent; a 307 or 308, which ask for the same request elsewhere), PostOutcomeUnknown when it may have been (a
     301, 302 or 303 can mean "done, see there"; a connection lost or a timeout after sending).
 
     ``reason`` and ``redirected`` are the caller's own words for the failure and the redirect, secrets scrubbed."""
-    from pierrot.errors import PostOutcomeUnknown, PostRefused
-
     if isinstance(exc, RedirectRefused):
         if exc.status in (307, 308):
             return PostRefused(redirected, status=exc.status)

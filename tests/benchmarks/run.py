@@ -922,7 +922,7 @@ def network_calls(fakes: Fakes, flickr_calls: int) -> dict[str, Counter[str]]:
 
 def network_log(photos: Sequence[tuple[str, str]], networks: Sequence[str]) -> bytes:
     """pierrot-wal.json with each photo ``published`` on each network, oldest first, as pierrot writes it now."""
-    from pierrot.adapters.networks.bluesky import tid
+    from pierrot.adapters.networks.bluesky_rules import tid
     from pierrot.domain import PUBLISHED, LogEntry, PublishLog
 
     start = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)

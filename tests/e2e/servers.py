@@ -635,6 +635,7 @@ class XFault:
     """What the X fake does instead of (or around) its normal answer.
 
     kinds: ``rate_limited`` (429 with x-rate-limit-reset ``reset``), ``unavailable`` (503, nothing done),
+    ``refused`` (400 Invalid Request, nothing done),
     ``accept_then_unavailable`` (the post is made, then 503: the answer is lost), ``accept_then_hang`` (the
     post is made, then nothing for ``seconds``), ``hang_then_drop`` (nothing for ``seconds``, then 503 without
     posting), ``delay`` (nothing for ``seconds``, then the normal answer).
@@ -766,6 +767,10 @@ class XFake:
                 )
             if fault.kind == "unavailable":
                 return _unavailable()
+            if fault.kind == "refused":
+                request.get_data()  # drain the body so the client reads the answer, not a reset
+                errors = [{"message": "One or more parameters to your request was invalid."}]
+                return _json({"errors": errors, "title": "Invalid Request", "status": 400}, 400)
             if fault.kind == "delay":
                 _wait(stop, fault.seconds)
             if fault.kind == "hang_then_drop":

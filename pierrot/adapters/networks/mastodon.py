@@ -10,35 +10,31 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import html
 import logging
-import math
 import re
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-import regex  # type: ignore[import-untyped,unused-ignore]
 import requests
 
 from pierrot import __version__
-from pierrot.adapters.http import (
-    DEADLINE_FACTOR,
-    ApiSession,
-    RedirectRefused,
-    describe_failure,
-    post_failure,
-    require_safe_url,
-    sent_credentials,
-)
+from pierrot.adapters.http import DEADLINE_FACTOR, ApiSession
+from pierrot.adapters.networks import Context, Network, PostRef, template_specs
+from pierrot.adapters.networks.base import CredentialsRefused, HttpPublisher, json_of
+
+# Re-exported: the rules are the network's, whatever module holds their counting.
+from pierrot.adapters.networks.mastodon_rules import DEFAULT_RULES as DEFAULT_RULES
+from pierrot.adapters.networks.mastodon_rules import cut_alt_text, rules_from_instance
+from pierrot.adapters.networks.mastodon_rules import mastodon_length as mastodon_length
 from pierrot.domain import parse_iso
-from pierrot.errors import ConfigError, DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
-from pierrot.logs import excerpt, scrub
-from pierrot.ports import Attempt, FetchedImage, NetworkRules, Post, Publisher, Settled
+from pierrot.errors import ConfigError, DuplicatePost, PostOutcomeUnknown, PublishError
+from pierrot.ports import Attempt, FetchedImage, NetworkRules, Post, Settled
+from pierrot.specs import Spec
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +48,6 @@ CREDENTIALS_HELP = (
     "read:statuses to settle an interrupted post that is not public (Pixelfed: read write)"
 )
 
-TEXT_LIMIT = 500
-URL_CHARS = 23  # characters_reserved_per_url: every URL counts this many, whatever its length
-ALT_LIMIT = 1500  # description_limit, reported since 4.4 and 1500 before it
-IMAGE_BYTES = 16_777_216
-IMAGE_PIXELS = 33_177_600  # image_matrix_limit: the largest image an instance accepts
-# ...but what it keeps: media_attachment.rb's IMAGE_STYLES scale every original to 8,294,400 pixels (3840x2160).
-# Anything larger is only bandwidth spent to be thrown away, so pierrot sends at most this.
-KEPT_PIXELS = 8_294_400
-PIXELFED_ALT_LIMIT = 1000  # pixelfed.max_altext_length, not reported by the instance
-PIXELFED_IMAGE_BYTES = 15_000 * 1024  # pixelfed.max_photo_size, in KB
-
 MEDIA_WAIT = 60.0  # the longest wait for the server to process an upload, in seconds
 MEDIA_POLL_FIRST = 1.0
 MEDIA_POLL_MAX = 5.0
@@ -73,160 +58,16 @@ STATUSES_PAGES = 2
 CLOCK_SKEW = 300  # how far the server's clock may be behind ours when a status's time is compared
 UPLOAD_SPEED = 256 * 1024  # bytes per second an upload is allowed, beyond the usual deadline of a call
 
-# ---- how Mastodon counts a status ---------------------------------------------------------------------------
-# StatusLengthValidator: the text is stripped, every URL with a scheme counts characters_reserved_per_url, a
-# mention @user@domain counts as @user, and the rest counts in grapheme clusters. The URL expression follows
-# twitter-text as Mastodon patches it (config/initializers/twitter_regex.rb), except that any alphabetic TLD
-# is accepted where twitter-text wants one from its list.
-
-_GENERAL = r"[^\p{White_Space}<>()?]"
-_BALANCED = rf"\((?:{_GENERAL}+|{_GENERAL}*\({_GENERAL}+\){_GENERAL}*)\)"
-_ENDING = rf"(?:[^\p{{White_Space}}()?!*\"'「」<>;:=,.$%\[\]~&|@]|{_BALANCED})"
-_PATH = rf"(?:{_GENERAL}*(?:{_BALANCED}{_GENERAL}*)*{_ENDING}|{_GENERAL}+/)"
-_UCHARS = "\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef\U00010000-\U0010fffd"
-_LABEL_CHAR = r"[^\p{White_Space}\p{Cc}!-/:-@\[-`{-~]"  # anything but spaces, controls and ASCII punctuation
-_URL = regex.compile(
-    rf"""
-    (?<![A-Za-z0-9@＠$#＃])
-    (?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://
-    (?:{_LABEL_CHAR}(?:[_-]*{_LABEL_CHAR})*\.)+(?:xn--[a-z0-9-]+|\p{{L}}{{2,63}})(?![\p{{L}}\p{{N}}_@-])
-    (?::[0-9]+)?
-    (?:/{_PATH}*)?
-    (?:\?[a-z0-9!?*'();:&=+$/%\#\[\]\-_.,~|@^{_UCHARS}]*[a-z0-9_&=\#/\-{_UCHARS}])?
-    """,
-    regex.VERBOSE | regex.IGNORECASE,
-)
-# Account::MENTION_RE; a mention followed by @, a Latin accent or :// is not one (twitter-text end_mention_match).
-# Atomic, as Ruby scans: the longest mention is found first, then rejected, never shortened until it fits.
-_MENTION = regex.compile(
-    r"(?<![=/\w])@(?>([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?)"
-    r"(?![@＠\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff]|://)",
-    regex.IGNORECASE,
-)
-_GRAPHEME = regex.compile(r"\X")
-_RUBY_SPACE = " \t\n\v\f\r\0"  # what Ruby's String#strip removes
-
-
-def mastodon_length(text: str, url_chars: int = URL_CHARS) -> int:
-    """The length Mastodon counts against max_characters: graphemes, a URL as ``url_chars``, @user@domain as @user."""
-    text = text.strip(_RUBY_SPACE)
-    entities = [(m.start(), m.end(), "x" * url_chars) for m in _URL.finditer(text)]
-    entities += [(m.start(), m.end(), "@" + m.group(1)) for m in _MENTION.finditer(text)]
-    entities.sort()
-    parts: list[str] = []
-    position = 0
-    for start, end, replacement in entities:
-        if start < position:  # overlaps one kept before it (a mention inside a URL): the first wins
-            continue
-        parts += [text[position:start], replacement]
-        position = end
-    parts.append(text[position:])
-    return sum(1 for _ in _GRAPHEME.finditer("".join(parts)))
-
-
-def pixelfed_length(text: str) -> int:
-    """The length Pixelfed counts against its caption limit: code points of the trimmed text (Laravel ``max``)."""
-    return len(text.strip())
-
-
-DEFAULT_RULES = NetworkRules(
-    name="mastodon",
-    display="Mastodon",
-    text_limit=TEXT_LIMIT,
-    measure=mastodon_length,
-    unit="characters",
-    alt_limit=ALT_LIMIT,
-    max_image_bytes=IMAGE_BYTES,
-    max_image_pixels=KEPT_PIXELS,
-    settles_unknown=True,
-)
-
-
-def is_pixelfed(doc: Any) -> bool:
-    """True when an instance document is Pixelfed's (its version says "compatible; Pixelfed ...")."""
-    return isinstance(doc, dict) and "pixelfed" in str(doc.get("version", "")).lower()
-
-
-def rules_from_instance(doc: Any) -> NetworkRules:
-    """The rules an instance document (/api/v2/instance or /api/v1/instance) declares, defaults where it is silent."""
-    doc = doc if isinstance(doc, dict) else {}
-    configuration = _mapping(doc.get("configuration"))
-    statuses = _mapping(configuration.get("statuses"))
-    media = _mapping(configuration.get("media_attachments"))
-    pixelfed = is_pixelfed(doc)
-    text_limit = _count(statuses.get("max_characters")) or _count(doc.get("max_toot_chars")) or TEXT_LIMIT
-    reserved = _count(statuses.get("characters_reserved_per_url"), zero=True)
-    url_chars = URL_CHARS if reserved is None else reserved
-    max_bytes = _count(media.get("image_size_limit")) or _count(doc.get("upload_limit"))
-    alt_limit = _count(media.get("description_limit")) or _count(doc.get("description_limit"))
-    if pixelfed:
-        return NetworkRules(
-            name=DEFAULT_RULES.name,
-            display="Pixelfed",
-            text_limit=text_limit,
-            measure=pixelfed_length,
-            unit="characters",
-            alt_limit=alt_limit or PIXELFED_ALT_LIMIT,
-            max_image_bytes=max_bytes or PIXELFED_IMAGE_BYTES,
-            max_image_pixels=_count(media.get("image_matrix_limit")),
-            settles_unknown=True,
-        )
-    measure = mastodon_length if url_chars == URL_CHARS else functools.partial(mastodon_length, url_chars=url_chars)
-    return NetworkRules(
-        name=DEFAULT_RULES.name,
-        display=DEFAULT_RULES.display,
-        text_limit=text_limit,
-        measure=measure,
-        unit="characters",
-        alt_limit=alt_limit or ALT_LIMIT,
-        max_image_bytes=max_bytes or IMAGE_BYTES,
-        max_image_pixels=min(_count(media.get("image_matrix_limit")) or IMAGE_PIXELS, KEPT_PIXELS),
-        settles_unknown=True,
-    )
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _count(value: Any, *, zero: bool = False) -> int | None:
-    """A positive whole number from a JSON value (or its digits as a string), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int) and (value > 0 or (zero and value == 0)):
-        return value
-    return None
-
-
-def cut_alt_text(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters (code points, as the servers count), never inside a grapheme."""
-    if len(text) <= limit:
-        return text
-    kept = 0
-    for grapheme in _GRAPHEME.finditer(text):
-        if grapheme.end() > limit:
-            break
-        kept = grapheme.end()
-    return text[:kept].rstrip()
-
 
 # ---- the adapter --------------------------------------------------------------------------------------------
 
 
-class _CredentialsRefused(PublishError):
-    """401 or 403: the token is wrong or lacks a scope (asking again cannot help)."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class MastodonPublisher(Publisher):
+class MastodonPublisher(HttpPublisher):
     """One Mastodon (or Pixelfed) account, with a bearer access token."""
+
+    url_setting = URL_SETTING
+    credentials = "access token"
+    credentials_help = CREDENTIALS_HELP
 
     def __init__(
         self,
@@ -239,21 +80,18 @@ class MastodonPublisher(Publisher):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        require_safe_url(url, URL_SETTING)
         if visibility not in VISIBILITIES:
             raise ConfigError(f"{VISIBILITY_SETTING}={visibility!r} is not one of {', '.join(VISIBILITIES)}")
         self.rules = DEFAULT_RULES
-        self._url = url.rstrip("/")
-        self._host = urlsplit(self._url).hostname or self._url
+        super().__init__(
+            url=url, timeout=timeout, secrets=[access_token], user_agent=USER_AGENT, session=session, clock=clock
+        )
         self._domain = self._host
         self._token = access_token
         self._visibility = visibility
         self._searched_back = False  # whether the last search read back past the attempt (or the whole listing)
         self._searched = 0  # how many statuses the last search read
-        self._timeout = timeout
-        self._session = session or ApiSession(timeout, user_agent=USER_AGENT)
         self._sleep = sleep
-        self._clock = clock
         self._prepared = False
         self._account_id: str | None = None
 
@@ -267,7 +105,7 @@ class MastodonPublisher(Publisher):
         response = self._call(action, "GET", "/api/v2/instance", ok=(200, 404, 410), auth=False)
         if response.status_code != 200:  # before Mastodon 4.0, or a server with only the first version
             response = self._call(action, "GET", "/api/v1/instance", auth=False)
-        doc = _json(response)
+        doc = json_of(response)
         if not isinstance(doc, dict):
             raise PublishError(
                 f"{self._url} did not answer /api/v2/instance with an instance document: check {URL_SETTING}"
@@ -324,7 +162,7 @@ class MastodonPublisher(Publisher):
                 )
         except OSError as exc:
             raise PublishError(f"cannot read the image {image.path}: {exc.strerror or exc}") from None
-        media_id = _field(_json(response), "id")
+        media_id = _field(json_of(response), "id")
         if media_id is None:
             raise PublishError(
                 f"{rules.display} accepted the image upload but its answer has no media id "
@@ -377,28 +215,25 @@ class MastodonPublisher(Publisher):
         try:
             response = self._send("POST", "/api/v1/statuses", data=form, headers=headers)
         except requests.RequestException as exc:
-            redirected = self._scrub(self._redirected("post", exc)) if isinstance(exc, RedirectRefused) else ""
-            raise post_failure(exc, display, reason=self._scrub(self._reason(exc)), redirected=redirected) from exc
+            raise self._post_lost(exc) from exc
         status = response.status_code
         if status == 200:
-            post = self._post_from(_json(response))
+            post = self._post_from(json_of(response))
             if post is None:
                 raise PostOutcomeUnknown(f"{display} answered the post request without a status id")
             return post
-        detail = _error_text(response)
+        detail = self._detail(response)
         if _is_duplicate_key(status, detail):
             raise DuplicatePost(
-                f"{display} has already seen this post's Idempotency-Key ({status}: {detail}): an earlier attempt "
+                f"{display} has already seen this post's Idempotency-Key (HTTP {status}{detail}): an earlier attempt "
                 "reached it"
             )
         if status == 422 and _is_media_taken(detail):
             raise DuplicatePost(
-                f"{display} says the image is already attached to a post (422: {detail}): an earlier attempt was posted"
+                f"{display} says the image is already attached to a post (HTTP 422{detail}): an earlier attempt was "
+                "posted"
             )
-        if 400 <= status < 500:
-            reset = _reset_time(response, self._clock) if status == 429 else None
-            raise PostRefused(self._scrub(self._refusal("post", response)), status=status, reset_time=reset)
-        raise PostOutcomeUnknown(f"{display} answered HTTP {status} to the post request")
+        raise self._post_refused(response)
 
     def settle(self, attempt: Attempt, text: str, started_at: str) -> Settled:
         """Whether an interrupted post exists: within the hour its Idempotency-Key settles it, else a search.
@@ -413,7 +248,7 @@ class MastodonPublisher(Publisher):
                 return Settled(posted=None, same_key=True,
                                reason=f"within the hour of its Idempotency-Key, {self.rules.display} keeps one post")
             return self._settle_by_search(attempt, text, started)
-        except _CredentialsRefused:
+        except CredentialsRefused:
             raise
         except PublishError as exc:
             return Settled(posted=None, reason=f"{self.rules.display} cannot tell: {exc}")
@@ -456,12 +291,12 @@ class MastodonPublisher(Publisher):
             action = "read the account's statuses"
             try:
                 response = self._call(action, "GET", route, params=params, auth=not anonymous)
-            except _CredentialsRefused as exc:
+            except CredentialsRefused as exc:
                 if anonymous or exc.status != 403 or self._visibility not in ("public", "unlisted"):
                     raise
                 anonymous = True
                 response = self._call(action, "GET", route, params=params, auth=False)
-            page = _json(response)
+            page = json_of(response)
             if not isinstance(page, list):
                 raise PublishError(f"{self.rules.display} answered the list of statuses with something else")
             statuses = [s for s in page if isinstance(s, dict)]
@@ -497,7 +332,7 @@ class MastodonPublisher(Publisher):
         return self._account_id
 
     def _verify_credentials(self) -> dict[str, Any]:
-        doc = _json(self._call("check the access token", "GET", "/api/v1/accounts/verify_credentials"))
+        doc = json_of(self._call("check the access token", "GET", "/api/v1/accounts/verify_credentials"))
         if not isinstance(doc, dict):
             raise PublishError(f"{self.rules.display} answered the credentials check with something that is not JSON")
         self._account_id = _field(doc, "id")
@@ -513,83 +348,15 @@ class MastodonPublisher(Publisher):
     # ---- plumbing ----------------------------------------------------------------------------------------------
 
     def _send(self, method: str, route: str, *, auth: bool = True, **kwargs: Any) -> requests.Response:
-        """One request with the token, the timeout, and no redirect followed (whatever session was given)."""
+        """One request, with the token unless ``auth`` is False."""
         # Laravel (Pixelfed) answers an error in JSON only to a client that asks for JSON.
         headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
         if auth:
             headers["Authorization"] = f"Bearer {self._token}"
-        response = self._session.request(
-            method, self._url + route, headers=headers, timeout=self._timeout, allow_redirects=False, **kwargs
-        )
-        if 300 <= response.status_code < 400:
-            response.close()
-            raise RedirectRefused(response.status_code, "another location", response=response)
-        log.debug("%s %s %s: HTTP %s", self.rules.display, method, route, response.status_code)
-        return response
-
-    def _call(
-        self, action: str, method: str, route: str, *, ok: tuple[int, ...] = (200,), **kwargs: Any
-    ) -> requests.Response:
-        """A request whose failure is a PublishError saying what to do (a _CredentialsRefused for 401 and 403)."""
-        try:
-            response = self._send(method, route, **kwargs)
-        except RedirectRefused as exc:
-            raise PublishError(self._scrub(self._redirected(action, exc))) from exc
-        except requests.RequestException as exc:
-            raise PublishError(
-                self._scrub(f"could not reach {self.rules.display} to {action}: {self._reason(exc)}")
-            ) from exc
-        if response.status_code in ok:
-            return response
-        message = self._scrub(self._refusal(action, response))
-        if response.status_code in (401, 403):
-            raise _CredentialsRefused(message, response.status_code)
-        raise PublishError(message)
-
-    def _refusal(self, action: str, response: requests.Response) -> str:
-        """One line for an HTTP error answer."""
-        display = self.rules.display
-        status = response.status_code
-        detail = _error_text(response)
-        said = f": {detail}" if detail else ""
-        if status == 401:
-            return f"{display} rejected the access token (401{said}); {CREDENTIALS_HELP}"
-        if status == 403:
-            return f"{display} refused the request to {action} (403 Forbidden{said}); {CREDENTIALS_HELP}"
-        if status == 404:
-            return f"{display} answered 404 Not Found when asked to {action}{said}: check {URL_SETTING}"
-        if status == 413:
-            return f"{display} refused the request to {action}: too large for the server (413)"
-        if status == 429:
-            return (
-                f"{display} refused the request to {action}: rate limit reached (429); "
-                f"{_resets(_reset_time(response, self._clock), self._clock)}"
-            )
-        if status >= 500:
-            return f"{display} failed the request to {action} (HTTP {status}{said}); try again later"
-        return f"{display} refused the request to {action} (HTTP {status}{said})"
-
-    def _redirected(self, action: str, exc: RedirectRefused) -> str:
-        return (
-            f"{self.rules.display} answered the request to {action} with a redirect (HTTP {exc.status} to "
-            f"{exc.target}); pierrot never follows one on an API call: check {URL_SETTING}"
-        )
-
-    def _reason(self, exc: requests.RequestException) -> str:
-        return describe_failure(exc, self._host, self._timeout)
-
-    def _scrub(self, text: str) -> str:
-        return scrub(text, [self._token] if self._token else [])
+        return super()._send(method, route, headers=headers, **kwargs)
 
 
 # ---- reading answers ------------------------------------------------------------------------------------------
-
-
-def _json(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def _field(doc: Any, name: str) -> str | None:
@@ -599,25 +366,9 @@ def _field(doc: Any, name: str) -> str | None:
     return str(value)
 
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
-
-
 def _media_ids(status: dict[str, Any]) -> set[str]:
     media = status.get("media_attachments")
     return {str(m.get("id")) for m in media if isinstance(m, dict)} if isinstance(media, list) else set()
-
-
-def _error_text(response: requests.Response) -> str:
-    """The server's own error message (Mastodon's ``error``, Laravel's ``message``), on one printable line, without
-    the credentials the request carried (scrubbed before it is cut)."""
-    doc = _json(response)
-    text = ""
-    if isinstance(doc, dict):
-        for key in ("error", "message", "error_description"):
-            if isinstance(doc.get(key), str) and doc[key].strip():
-                text = doc[key]
-                break
-    return excerpt(_UNPRINTABLE.sub(" ", text).strip(), sent_credentials(response))
 
 
 def _is_duplicate_key(status: int, detail: str) -> bool:
@@ -630,28 +381,6 @@ def _is_media_taken(detail: str) -> bool:
     # run uploaded, it is attached.
     return "already attached" in detail.lower()
 
-
-def _reset_time(response: requests.Response, clock: Callable[[], float]) -> int | None:
-    """When a rate limit resets, as unix time: X-RateLimit-Reset is ISO 8601 (Mastodon) or unix time (Laravel)."""
-    reset = response.headers.get("X-RateLimit-Reset", "").strip()
-    if reset.isdigit():
-        return int(reset)
-    moment = parse_iso(reset)
-    if moment is not None:
-        return math.ceil(moment.timestamp())
-    retry = response.headers.get("Retry-After", "").strip()
-    if retry.isdigit():
-        return math.ceil(clock()) + int(retry)
-    return None
-
-
-def _resets(reset_time: int | None, clock: Callable[[], float]) -> str:
-    if reset_time is None:
-        return "try again later"
-    when = dt.datetime.fromtimestamp(reset_time).astimezone().isoformat(timespec="seconds")
-    minutes = max(0, math.ceil((reset_time - clock()) / 60))
-    wait = "now" if minutes == 0 else f"in {minutes} minute{'s' if minutes != 1 else ''}"
-    return f"the limit resets at {when} ({wait})"
 
 
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -679,10 +408,7 @@ def _plain(text: str) -> str:
 
 # ==== the network, as the registry reads it =======================================================
 
-from collections.abc import Mapping  # noqa: E402  (the declaration is kept apart from the adapter, at its end)
 
-from pierrot.adapters.networks import Context, Network, PostRef, template_specs  # noqa: E402
-from pierrot.specs import Spec  # noqa: E402
 
 _POST = re.compile(r"https://[^/\s]+/(?:@[^/\s]+|users/[^/\s]+/statuses)/([0-9]+)/?")
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,21 +11,13 @@ import requests
 import tweepy
 
 from pierrot import __version__
-from pierrot.adapters.http import (
-    ApiSession,
-    RedirectRefused,
-    describe_failure,
-    post_failure,
-    require_safe_url,
-    resets,
-    sent_credentials,
-)
+from pierrot.adapters.http import ApiSession
+from pierrot.adapters.networks import Context, Network, PostRef, template_specs
+from pierrot.adapters.networks.base import HttpPublisher
 from pierrot.adapters.networks.xtext import RULES
-from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
-from pierrot.logs import excerpt, scrub
-from pierrot.ports import Attempt, FetchedImage, Post, Publisher
-
-log = logging.getLogger(__name__)
+from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PublishError
+from pierrot.ports import Attempt, FetchedImage, Post
+from pierrot.specs import Spec
 
 DEFAULT_API_URL = "https://api.x.com"
 USER_AGENT = f"pierrot/{__version__} (+https://github.com/pierrot-photo/pierrot)"
@@ -34,6 +27,7 @@ CREDENTIALS_HELP = (
     "check PIERROT_X_API_KEY, PIERROT_X_API_SECRET, PIERROT_X_ACCESS_TOKEN and PIERROT_X_ACCESS_TOKEN_SECRET "
     "and that the app has Read and Write permission; regenerate the access token after changing permissions"
 )
+FORBIDDEN_HELP = "check that the app has Read and Write permission and that your X API access covers it"
 
 
 class _Session(ApiSession):
@@ -49,10 +43,13 @@ class _Session(ApiSession):
         return url
 
 
-class XPublisher(Publisher):
-    """One X account, with OAuth 1.0a user-context credentials."""
+class XPublisher(HttpPublisher):
+    """One X account, with OAuth 1.0a user-context credentials: tweepy's Client posts, over pierrot's session."""
 
     rules = RULES
+    url_setting = "PIERROT_X_API_URL"
+    credentials_help = CREDENTIALS_HELP
+    forbidden_help = FORBIDDEN_HELP
 
     def __init__(
         self,
@@ -65,13 +62,14 @@ class XPublisher(Publisher):
         timeout: float = 30.0,
         session: requests.Session | None = None,
     ) -> None:
-        require_safe_url(api_url, "PIERROT_X_API_URL")
-        self._api_url = api_url.rstrip("/")
-        self._host = urlsplit(self._api_url).hostname or self._api_url
-        self._timeout = timeout
-        self._secrets = [s for s in (api_key, api_secret, access_token, access_token_secret) if s]
+        super().__init__(
+            url=api_url,
+            timeout=timeout,
+            secrets=[api_key, api_secret, access_token, access_token_secret],
+            user_agent=USER_AGENT,
+            session=session or _Session(timeout, api_url.rstrip("/")),
+        )
         self._auth = tweepy.OAuth1UserHandler(api_key, api_secret, access_token, access_token_secret).apply_auth()
-        self._session = session or _Session(timeout, self._api_url)
         self._client = tweepy.Client(
             consumer_key=api_key,
             consumer_secret=api_secret,
@@ -79,7 +77,7 @@ class XPublisher(Publisher):
             access_token_secret=access_token_secret,
         )
         # Every call goes to the configured base, api.x.com by default, tweepy's posting and credential check too.
-        self._client.session = _Session(timeout, self._api_url)
+        self._client.session = _Session(timeout, self._url)
 
     # ---- nothing public yet: any failure is a plain PublishError -------------------------------
 
@@ -93,7 +91,7 @@ class XPublisher(Publisher):
     def _upload(self, image: FetchedImage) -> str:
         try:
             with image.path.open("rb") as media:
-                response = self._call(
+                response = self._signed(
                     "upload the image",
                     "/2/media/upload",
                     files={"media": (image.path.name, media, image.mime_type)},
@@ -111,7 +109,7 @@ class XPublisher(Publisher):
 
     def set_alt_text(self, media_id: str, text: str) -> None:
         """Attach alt text to uploaded media."""
-        self._call(
+        self._signed(
             "set the alt text",
             "/2/media/metadata",
             json={"id": media_id, "metadata": {"alt_text": {"text": text}}},
@@ -122,13 +120,11 @@ class XPublisher(Publisher):
         try:
             response = self._client.get_me(user_auth=True)
         except tweepy.HTTPException as exc:
-            raise PublishError(self._scrub(_refusal("check the credentials", exc))) from exc
+            raise PublishError(self._refusal("check the credentials", exc.response)) from exc
         except requests.JSONDecodeError as exc:
             raise PublishError("X answered the credentials check with something that is not JSON") from exc
-        except RedirectRefused as exc:
-            raise PublishError(self._scrub(_redirected("check the credentials", exc))) from exc
         except requests.RequestException as exc:
-            raise PublishError(self._scrub(f"could not reach X: {self._reason(exc)}")) from exc
+            raise self._call_failed("check the credentials", exc) from exc
         username = getattr(response.data, "username", None)
         if not username:
             raise PublishError("X accepted the credentials but did not say which account they belong to")
@@ -140,19 +136,14 @@ class XPublisher(Publisher):
         """Publish; PostRefused when nothing was posted, PostOutcomeUnknown when it may have been."""
         try:
             response = self._client.create_tweet(text=text, media_ids=media_ids, user_auth=True)
-        except tweepy.HTTPException as exc:
-            status = exc.response.status_code
-            if status == 403 and _is_duplicate(exc):
-                raise DuplicatePost("X refused the post as duplicate content (403)") from exc
-            if 400 <= status < 500:
-                reset = getattr(exc, "reset_time", None)
-                raise PostRefused(self._scrub(_refusal("post", exc)), status=status, reset_time=reset) from exc
-            raise PostOutcomeUnknown(f"X answered HTTP {status} to the post request") from exc
+        except tweepy.HTTPException as exc:  # tweepy's reading of an error answer, mapped as every network's is
+            if exc.response.status_code == 403 and _is_duplicate(exc):
+                raise DuplicatePost("X refused the post as duplicate content (HTTP 403)") from exc
+            raise self._post_refused(exc.response) from exc
         except requests.JSONDecodeError as exc:
             raise PostOutcomeUnknown("X answered the post request with something that is not JSON") from exc
         except requests.RequestException as exc:
-            redirected = self._scrub(_redirected("post", exc)) if isinstance(exc, RedirectRefused) else ""
-            raise post_failure(exc, "X", reason=self._scrub(self._reason(exc)), redirected=redirected) from exc
+            raise self._post_lost(exc) from exc
         data = response.data if isinstance(response.data, dict) else {}
         post_id = data.get("id")
         if not post_id:
@@ -161,29 +152,13 @@ class XPublisher(Publisher):
 
     # ---- plumbing ------------------------------------------------------------------------------
 
-    def _call(self, action: str, route: str, **kwargs: Any) -> requests.Response:
+    def _server_says(self, response: requests.Response) -> str:
+        """X's error messages, as tweepy reads them (v2 ``detail`` and ``errors``, v1.1 ``errors``)."""
+        return "; ".join(str(message) for message in _as_tweepy_error(response).api_messages if message)
+
+    def _signed(self, action: str, route: str, **kwargs: Any) -> requests.Response:
         """POST a signed request; any failure becomes a PublishError saying what to do."""
-        try:
-            # Never redirected, whatever session was given: a redirect would post the image elsewhere.
-            response = self._session.post(
-                self._api_url + route, auth=self._auth, timeout=self._timeout, allow_redirects=False, **kwargs
-            )
-            if 300 <= response.status_code < 400:
-                raise RedirectRefused(response.status_code, "another location", response=response)
-        except RedirectRefused as exc:
-            raise PublishError(self._scrub(_redirected(action, exc))) from exc
-        except requests.RequestException as exc:
-            raise PublishError(self._scrub(f"could not reach X to {action}: {self._reason(exc)}")) from exc
-        log.debug("X %s: HTTP %s", route, response.status_code)
-        if not 200 <= response.status_code < 300:
-            raise PublishError(self._scrub(_refusal(action, _as_tweepy_error(response)))) from None
-        return response
-
-    def _reason(self, exc: requests.RequestException) -> str:
-        return describe_failure(exc, self._host, self._timeout)
-
-    def _scrub(self, text: str) -> str:
-        return scrub(text, self._secrets)
+        return self._call(action, "POST", route, ok=tuple(range(200, 300)), auth=self._auth, **kwargs)
 
 
 def _data_field(response: requests.Response, name: str) -> str | None:
@@ -203,34 +178,11 @@ def _top_field(response: requests.Response, name: str) -> str | None:
 
 
 def _as_tweepy_error(response: requests.Response) -> tweepy.HTTPException:
-    """tweepy's reading of an error answer (its messages and rate-limit reset), for one mapping of both."""
-    reset = response.headers.get("x-rate-limit-reset")
+    """tweepy's reading of an error answer, so that X's messages are read as tweepy reads them when it posts."""
     try:
-        error = tweepy.HTTPException(response)
+        return tweepy.HTTPException(response)
     except (AttributeError, TypeError):  # a JSON answer that is not an object
-        error = tweepy.HTTPException(response, response_json={})
-    error.reset_time = int(reset) if reset and reset.isdigit() else None
-    return error
-
-
-def _refusal(action: str, exc: tweepy.HTTPException) -> str:
-    """One line for an HTTP error answer from X."""
-    status = exc.response.status_code
-    detail = excerpt("; ".join(str(m) for m in exc.api_messages if m), sent_credentials(exc.response))
-    detail = f": {detail}" if detail else ""
-    if status == 401:
-        return f"X rejected the credentials (401): {CREDENTIALS_HELP}"
-    if status == 403:
-        return (
-            f"X refused to {action} (403 Forbidden{detail}); check that the app has Read and Write permission "
-            "and that your X API access covers it"
-        )
-    if status == 429:
-        return f"X refused to {action}: rate limit reached (429); {resets(getattr(exc, 'reset_time', None))}"
-    if status >= 500:
-        return f"X failed to {action} (HTTP {status}{detail}); try again later"
-    return f"X refused to {action} (HTTP {status}{detail})"
-
+        return tweepy.HTTPException(response, response_json={})
 
 
 def _is_duplicate(exc: tweepy.HTTPException) -> bool:
@@ -239,21 +191,9 @@ def _is_duplicate(exc: tweepy.HTTPException) -> bool:
     return any("duplicate content" in t.lower() for t in texts)
 
 
-
-def _redirected(action: str, exc: RedirectRefused) -> str:
-    return (
-        f"X answered the request to {action} with a redirect (HTTP {exc.status} to {exc.target}); pierrot never "
-        "follows one on an API call: check PIERROT_X_API_URL"
-    )
-
-
 # ==== the network, as the registry reads it =======================================================
 
-import re  # noqa: E402  (the declaration is kept apart from the adapter, at its end)
-from collections.abc import Mapping  # noqa: E402
 
-from pierrot.adapters.networks import Context, Network, PostRef, template_specs  # noqa: E402
-from pierrot.specs import Spec  # noqa: E402
 
 # A post's address as X shows or shares it: x.com or twitter.com, /i/web/status/ID or /USER/status/ID, any tail.
 _POST_HOSTS = {f"{sub}{domain}" for sub in ("", "www.", "mobile.") for domain in ("x.com", "twitter.com")}
