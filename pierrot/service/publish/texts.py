@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pierrot.domain import BLOCKING, FAILED, PUBLISHED, UNKNOWN, Photo, PublishLog, StoredCatalogue, compose
 from pierrot.errors import ConfigError, DocumentError, PublishError
@@ -31,6 +31,17 @@ def _invalid_templates(options: PublishOptions, rules: dict[str, NetworkRules]) 
     return problems
 
 
+def _measure(rules: NetworkRules) -> Callable[[str], int]:
+    """The network's measure of a text; over a byte cap too (Bluesky's 3000) counts as over the limit."""
+
+    def measure(text: str) -> int:
+        if rules.max_text_bytes is not None and len(text.encode()) > rules.max_text_bytes:
+            return rules.text_limit + 1
+        return rules.measure(text)
+
+    return measure
+
+
 def _texts(
     options: PublishOptions,
     network: NetworkOptions,
@@ -43,12 +54,7 @@ def _texts(
     """The texts to try for ``photo`` on a network, best first; on one that refuses a repeated text, none equal
     to an earlier post's there."""
 
-    def measure(text: str) -> int:
-        # A network that also caps bytes (Bluesky's 3000): over it counts as over the limit.
-        if rules.max_text_bytes is not None and len(text.encode()) > rules.max_text_bytes:
-            return rules.text_limit + 1
-        return rules.measure(text)
-
+    measure = _measure(rules)
     variants = compose.compose_post_variants(
         photo, options.template_for(network), options.link, measure=measure, limit=rules.text_limit,
         setting=network.template_setting, context=context,
@@ -91,7 +97,7 @@ def _legacy_texts(
             continue
         try:
             texts.add(compose.compose_post(catalogue.photo(index), options.template_for(network), options.link,
-                                           measure=rules.measure, limit=rules.text_limit,
+                                           measure=_measure(rules), limit=rules.text_limit,
                                            setting=network.template_setting))
         except (DocumentError, ConfigError):
             continue
