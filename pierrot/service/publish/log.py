@@ -8,16 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pierrot.domain import LOG_DOCUMENT, PENDING, PUBLISHED, UNKNOWN, LogEntry, PublishLog, iso
 from pierrot.errors import AnotherRunActive, DuplicateEvent, StoreError
 from pierrot.logs import REDACT
 from pierrot.ports import Attempt, DocumentStore, Post
 from pierrot.service._log import Clock, EntryTakenOver, LogState, update_log
-
-if TYPE_CHECKING:
-    from pierrot.service.publish.options import PublishOptions
+from pierrot.service.publish.options import PublishOptions
 
 # After the claim, what posting to one network may take, in answers (a session refresh, the post), and what
 # recording its outcome may take (the store's writes and re-reads, retried): the lease must cover both.

@@ -11,11 +11,14 @@ from pierrot.service._log import EntryTakenOver, LogState, read_log
 from pierrot.service.publish.images import _Images
 from pierrot.service.publish.log import _attempt, _created_at, _record, _take_back
 from pierrot.service.publish.posting import Posting
-from pierrot.service.publish.state import _NetworkDown
 
 # An interrupted post is looked up only this long after it was last touched: the request may still be in flight
 # (Mastodon stores an Idempotency-Key only once the status is saved).
 SETTLE_AFTER_SECONDS = 120
+
+
+class _NetworkDown(Exception):
+    """One network failed in a step that concerns it alone; its result says why."""
 
 
 class Settling(Posting):

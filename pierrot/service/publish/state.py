@@ -15,10 +15,6 @@ from pierrot.service.publish.options import NetworkResult, PublishOptions, Publi
 PublisherFactory = Callable[[str], Publisher]
 
 
-class _NetworkDown(Exception):
-    """One network failed in a step that concerns it alone; its result says why."""
-
-
 class RunState:
     """One publish run's state; each step of the run (composing, choosing, posting, settling) is a subclass."""
 
