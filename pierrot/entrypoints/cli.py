@@ -213,9 +213,14 @@ def publish(app: App, /, dry_run: bool, photo_id: str | None, force: bool, outpu
         lambda network: wiring.build_publisher(settings, network),
         wiring.publish_options(settings, **run),
     )
+    _answer_publish(app, report)
+
+
+def _answer_publish(app: App, report: Any) -> None:
+    """The report as lines and an exit code: a one-network run's failure as any error; several, a line each, exit 1."""
     failed = report.failed
     if len(report.results) == 1 and failed and failed[0].failure is not None:
-        raise failed[0].failure  # one network: its own line and exit code (2 for its settings), as for any error
+        raise failed[0].failure  # its own line and exit code (2 for its settings), through PierrotGroup
     _show_publish(app, report)
     for result in failed:
         click.echo(f"pierrot: error: {_clean(f'{result.display}: {result.error}')}", err=True)
