@@ -1,17 +1,38 @@
-"""Hand-written fakes of the ports: they record what happened and fail on request."""
+"""Hand-written fakes of the ports: they record what happened and fail on request; and the publish tests' helpers."""
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import itertools
 import json
+import random
+import struct
 import threading
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 from typing import Any
 
-from pierrot.domain import Photo, Size, newest_first
-from pierrot.errors import ConflictError, DocumentError, DuplicatePost, SizeUnavailable, StoreError
+import pytest
+from click.testing import CliRunner, Result
+
+from pierrot import service
+from pierrot.adapters.networks.bluesky import RULES as BLUESKY
+from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
+from pierrot.adapters.networks.xtext import RULES as X
+from pierrot.domain import (
+    CATALOGUE_DOCUMENT,
+    LOG_DOCUMENT,
+    PUBLISHED,
+    UNKNOWN,
+    Catalogue,
+    LogEntry,
+    Photo,
+    PublishLog,
+    Size,
+    newest_first,
+)
+from pierrot.errors import ConflictError, DocumentError, DuplicatePost, PierrotError, SizeUnavailable, StoreError
 from pierrot.ports import (
     Attempt,
     DocumentStore,
@@ -23,6 +44,7 @@ from pierrot.ports import (
     Post,
     ProgressCallback,
     Publisher,
+    Settled,
     StreamSummary,
     Versioned,
 )
@@ -337,3 +359,276 @@ __all__ = [
     "isolated_settings",
     "make_photo",
 ]
+
+
+# ==== the publish use case's runs, stores and logs, shared by its test files ======================
+
+NSID = "12345678@N00"
+T0 = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
+LEASE = 900
+DAY_SECONDS = 86400
+RULES = {"x": X, "bluesky": BLUESKY, "mastodon": MASTODON}
+# A Bluesky record key, and the time its post said it was made: both must come back byte for byte on a retry.
+KEY = "3kabcdefghij2"
+CREATED_AT = "2025-06-01T10:00:00.123Z"
+
+
+def at(seconds: float) -> Callable[[], dt.datetime]:
+    """A clock stopped ``seconds`` after T0."""
+    moment = T0 + dt.timedelta(seconds=seconds)
+    return lambda: moment
+
+
+def stamp(seconds: float) -> str:
+    return (T0 + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def photos(count: int = 4) -> list[Photo]:
+    return [make_photo(n, description=f"Seen from pier {n}") for n in range(1, count + 1)]
+
+
+def entry(
+    photo: Photo, network: str, status: str, *, seconds: float = 0, run_id: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """A publish log entry as an earlier run wrote it."""
+    if status == PUBLISHED:
+        fields.setdefault("post_id", f"{network}-{photo.id}")
+        fields.setdefault("post_url", f"https://example.com/{network}/{photo.id}")
+    fields.setdefault("text", photo.title)
+    return LogEntry(
+        photo.id, network, status, run_id or f"run-{photo.id}-{network}-{seconds}", stamp(seconds), stamp(seconds),
+        title=photo.title, **fields,
+    ).to_doc()
+
+
+def make_store(items: Sequence[Photo] | None = None, entries: Sequence[dict[str, Any]] = ()) -> FakeStore:
+    store = FakeStore()
+    if items is not None:
+        store.put(CATALOGUE_DOCUMENT, Catalogue(NSID, list(items)).to_doc())
+    if entries:
+        store.put(LOG_DOCUMENT, {"version": 1, "entries": list(entries)})
+    return store
+
+
+def log_of(store: FakeStore) -> PublishLog:
+    doc = store.doc(LOG_DOCUMENT)
+    return PublishLog() if doc is None else PublishLog.from_doc(doc)
+
+
+def gps_jpeg() -> bytes:
+    """The fakes' JPEG with an EXIF APP1 segment whose IFD0 points to a GPS IFD (48° 51' 29.64" N)."""
+    gps_at = 8 + 2 + 12 + 4  # after the TIFF header and IFD0's one entry
+    values_at = gps_at + 2 + 12 * 3 + 4
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x8825, 4, 1, gps_at) + struct.pack("<I", 0)
+    gps = (
+        struct.pack("<H", 3)
+        + struct.pack("<HHI4s", 0x0000, 1, 4, b"\x02\x03\x00\x00")  # GPSVersionID
+        + struct.pack("<HHI4s", 0x0001, 2, 2, b"N\x00\x00\x00")  # GPSLatitudeRef
+        + struct.pack("<HHII", 0x0002, 5, 3, values_at)  # GPSLatitude, three rationals
+        + struct.pack("<I", 0)
+        + struct.pack("<6I", 48, 1, 51, 1, 2964, 100)
+    )
+    payload = b"Exif\x00\x00" + b"II*\x00" + struct.pack("<I", 8) + ifd0 + gps
+    return JPEG[:2] + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload + JPEG[2:]
+
+
+class ShapedFetcher(FakeFetcher):
+    """FakeFetcher that, with ``gps``, serves a JPEG carrying a GPS location."""
+
+    def __init__(self, *, gps: bool = False) -> None:
+        super().__init__()
+        if gps:
+            self.image = gps_jpeg()
+
+
+class NetworkPublisher(FakePublisher):
+    """A FakePublisher for any network's rules: records the bytes it was given, the attempts, the look-ups.
+
+    ``answers`` are what ``settle`` says, in turn (the network cannot tell once they run out); ``fail_at`` may
+    name "prepare" and "settle" besides the FakePublisher's steps; ``prepared`` are the rules prepare returns."""
+
+    def __init__(
+        self,
+        rules: NetworkRules,
+        *,
+        accepted: list[tuple[str, str]] | None = None,
+        answers: Sequence[Settled] = (),
+        prepared: NetworkRules | None = None,
+    ) -> None:
+        super().__init__(accepted, rules=rules)
+        self.answers = list(answers)
+        self.prepared = prepared
+        self.attempts: list[Attempt] = []  # what create_post was given
+        self.media: list[list[str]] = []
+        self.asked: list[Attempt] = []  # what settle was asked about
+        self.images: list[tuple[str, bytes]] = []  # (size label, the file's bytes) of every upload
+
+    def prepare(self) -> NetworkRules:
+        self._step("prepare")
+        return self.prepared or self.rules
+
+    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+        self.images.append((image.size_label, image.path.read_bytes()))
+        return super().upload_media(image, alt_text, text=text)
+
+    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
+        self.attempts.append(attempt)
+        self.media.append(list(media_ids))
+        post = super().create_post(text, media_ids, attempt)
+        return Post(post.id, post_url(self.rules.name, post.id))
+
+    def settle(self, attempt: Attempt, text: str, started_at: str) -> Settled:
+        self.asked.append(attempt)
+        self._step("settle")
+        if self.answers:
+            return self.answers.pop(0)
+        return super().settle(attempt, text, started_at)
+
+    @property
+    def texts(self) -> list[str]:
+        return [text for _, text in self.accepted]
+
+
+def post_url(network: str, post_id: str) -> str:
+    if network == "bluesky":
+        return f"https://bsky.app/profile/someone.bsky.social/post/{post_id}"
+    if network == "mastodon":
+        return f"https://mastodon.example/@someone/{post_id}"
+    return f"https://x.com/i/web/status/{post_id}"
+
+
+class Factory:
+    """The publisher factory of one run: hands out the publishers given, records which were made."""
+
+    def __init__(self, publishers: Sequence[NetworkPublisher], broken: dict[str, PierrotError] | None = None) -> None:
+        self.publishers = {p.rules.name: p for p in publishers}
+        self.broken = broken or {}
+        self.made: list[str] = []
+
+    def __call__(self, network: str) -> Publisher:
+        self.made.append(network)
+        if network in self.broken:
+            raise self.broken[network]
+        return self.publishers[network]
+
+
+def never_made(network: str) -> Publisher:
+    pytest.fail(f"the {network} publisher must not be created")
+
+
+def run(
+    store: FakeStore,
+    publishers: Sequence[NetworkPublisher] | Factory | Callable[[str], Publisher] | None = None,
+    *,
+    networks: Sequence[NetworkRules | service.NetworkOptions] | None = None,
+    fetcher: FakeFetcher | None = None,
+    now: Callable[[], dt.datetime] | None = None,
+    seed: int = 0,
+    sleep: Callable[[float], None] | None = None,
+    **options: Any,
+) -> service.PublishReport:
+    """One publish run on the networks of ``publishers`` (or ``networks``), in that order."""
+    factory = publishers if publishers is None or callable(publishers) else Factory(publishers)
+    if networks is None:
+        assert isinstance(factory, Factory), "say which networks the run has"
+        networks = [p.rules for p in factory.publishers.values()]
+    return service.publish(
+        store,
+        fetcher or FakeFetcher(),
+        factory,
+        service.PublishOptions(
+            networks=tuple(n if isinstance(n, service.NetworkOptions) else service.NetworkOptions(n)
+                           for n in networks),
+            **options,
+        ),
+        now=now or at(0),
+        rng=random.Random(seed),
+        sleep=sleep or (lambda seconds: None),
+    )
+
+
+def three() -> tuple[NetworkPublisher, NetworkPublisher, NetworkPublisher]:
+    return NetworkPublisher(X), NetworkPublisher(BLUESKY), NetworkPublisher(MASTODON)
+
+
+def by_network(store: FakeStore) -> dict[str, list[LogEntry]]:
+    entries: dict[str, list[LogEntry]] = {}
+    for e in log_of(store).entries:
+        entries.setdefault(e.network, []).append(e)
+    return entries
+
+
+def record_writes(store: FakeStore) -> list[dict[str, Any]]:
+    """Every document the run writes to the publish log, as written."""
+    written: list[dict[str, Any]] = []
+
+    def hook(name: str, doc: Any) -> None:
+        if name == LOG_DOCUMENT:
+            written.append(copy.deepcopy(doc))
+
+    store.before_write = hook
+    return written
+
+
+def x_entry(photo: Photo, status: str, *, seconds: float = 0, run_id: str = "earlier") -> dict[str, Any]:
+    """An X entry of the publish log as an earlier run wrote it."""
+    moment = (T0 + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    post_id = "777" if status == PUBLISHED else None
+    return LogEntry(photo.id, "x", status, run_id, moment, moment, post_id=post_id).to_doc()
+
+
+def publish_on_x(
+    store: DocumentStore,
+    publisher: FakePublisher | Callable[[], Publisher] | None = None,
+    *,
+    fetcher: FakeFetcher | None = None,
+    now: Callable[[], dt.datetime] | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> service.PublishReport:
+    """One publish run on X alone, with ``publisher`` (or what the factory makes) as its publisher."""
+    factory: Callable[[str], Publisher] | None
+    if isinstance(publisher, FakePublisher):
+        the_publisher = publisher
+        factory = lambda network: the_publisher  # noqa: E731
+    elif publisher is None:
+        factory = None
+    else:
+        make = publisher
+        factory = lambda network: make()  # noqa: E731
+    options.setdefault("networks", (service.NetworkOptions(X),))
+    return service.publish(
+        store,
+        fetcher or FakeFetcher(),
+        factory,
+        service.PublishOptions(**options),
+        now=now or at(0),
+        rng=random.Random(seed),
+        sleep=lambda seconds: None,
+    )
+
+
+def failure_of(report: service.PublishReport, network: str | None = None) -> BaseException:
+    """The failure a network reported: the only failed one of the run, or ``network``'s."""
+    failed = [r for r in report.failed if network in (None, r.network)]
+    assert len(failed) == 1, f"expected one failed network, got {[(r.network, r.error) for r in report.failed]}"
+    assert failed[0].failure is not None
+    return failed[0].failure
+
+
+def cli_run(*args: str, env: dict[str, str] | None = None) -> Result:
+    """The pierrot command as a user runs it, in process."""
+    from pierrot.entrypoints.cli import cli
+
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def failed_lines(report: service.PublishReport) -> list[str]:
+    """Each failed network's line, as the entry points print it."""
+    return [f"{r.display}: {r.error}" for r in report.failed]
+
+
+def interrupted(photo: Photo, *, status: str = UNKNOWN, seconds: float = -7200) -> dict[str, Any]:
+    """A Bluesky post an earlier run may or may not have made, with its record key, time and media."""
+    return entry(photo, "bluesky", status, seconds=seconds, run_id="interrupted", key=KEY, created_at=CREATED_AT,
+                 media_ids=("blob-1",), reason="Bluesky answered 502")

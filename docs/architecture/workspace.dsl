@@ -34,7 +34,7 @@ workspace "pierrot" "Mirrors a Flickr photostream into a catalogue and posts nev
                 config = component "Settings" "Every setting once (SPECS); option, then PIERROT_* variable, then TOML file, then default (load_settings)." "pierrot/config.py"
                 wiring = component "Wiring" "Builds the adapter for each port from the settings, and each network's publisher and rules: build_store, build_source, build_fetcher, build_publisher, network_rules, publish_options, build_checks." "pierrot/entrypoints/wiring.py"
 
-                publishService = component "Publish" "The multi-network run: lease check, min_interval, prepare, settle interrupted posts, choose, download each size once, strip location, compose, upload each, one claim write, post each, record each." "pierrot/service/publish.py" "Service"
+                publishService = component "Publish" "The multi-network run: lease check, min_interval, prepare, settle interrupted posts, choose, download each size once, strip location, compose, upload each, one claim write, post each, record each; returns the report whatever happens per network." "pierrot/service/publish/" "Service"
                 syncService = component "Sync" "No listing, an incremental or a full one; trusts a catalogue only when the meta describes it." "pierrot/service/sync.py" "Service"
                 queries = component "Queries" "status (over the networks and for each), history, run_checks, check_silence." "pierrot/service/queries.py" "Service"
                 resolveService = component "Resolve" "Settles by hand an unknown or stale pending entry on one network." "pierrot/service/resolve.py" "Service"

@@ -11,12 +11,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import regex  # type: ignore[import-untyped,unused-ignore]
 
-from pierrot.adapters.networks import xtext
 from pierrot.domain import Photo
 from pierrot.errors import ConfigError
-
-MAX_POST_WEIGHT = 280
-MAX_ALT_TEXT = 1000
 
 TEMPLATE_SETTING = "PIERROT_PUBLISH_TEMPLATE"
 ALT_TEMPLATE_SETTING = "PIERROT_PUBLISH_ALT_TEMPLATE"
@@ -113,11 +109,6 @@ def bound(text: str, chars: int) -> str:
     return _with_ellipsis(text[:cut]) or ELLIPSIS
 
 
-def weighted_length(text: str) -> int:
-    """The length X counts against its 280-character limit: NFC, URLs count 23, CJK and emoji count 2."""
-    return xtext.weighted_length(text)
-
-
 def fallback_title(photo: Photo) -> str:
     """A title for a photo that has none."""
     taken = photo.taken
@@ -126,13 +117,11 @@ def fallback_title(photo: Photo) -> str:
     return f"Photo taken {taken.day} {_MONTHS[taken.month - 1]} {taken.year}"
 
 
-def validate_template(
-    template: str, setting: str, *, measure: Measure | None = None, limit: int | None = None
-) -> None:
-    """Raise ConfigError, naming ``setting``, if the template is malformed, unknown or leaves no room for text."""
+def validate_template(template: str, setting: str, *, measure: Measure, limit: int) -> None:
+    """Raise ConfigError, naming ``setting``, if the template is malformed, unknown or leaves no room for text.
+
+    ``measure`` and ``limit`` are the network's (its text's, or ``len`` and its alt text limit)."""
     segments = _parse(template, setting)
-    default_measure, default_limit = _rules(setting)
-    measure, limit = measure or default_measure, limit or default_limit
     sample = {name: "" for name in PLACEHOLDERS} | _SAMPLE_FIXED
     fixed = _tidy(_render(segments, sample))
     if measure(fixed) > limit:
@@ -144,12 +133,12 @@ def compose_post(
     template: str = "{title}",
     link: bool = False,
     *,
-    measure: Measure = weighted_length,
-    limit: int = MAX_POST_WEIGHT,
+    measure: Measure,
+    limit: int,
     setting: str = TEMPLATE_SETTING,
     context: Context | None = None,
 ) -> str:
-    """The post text: the template filled in from the photo, shortened to fit the network's limit (X's default)."""
+    """The post text: the template filled in from the photo, shortened to fit ``limit`` by the network's ``measure``."""
     return next(compose_post_variants(photo, template, link, measure=measure, limit=limit, setting=setting,
                                       context=context))
 
@@ -163,8 +152,8 @@ def compose_post_variants(
     template: str = "{title}",
     link: bool = False,
     *,
-    measure: Measure = weighted_length,
-    limit: int = MAX_POST_WEIGHT,
+    measure: Measure,
+    limit: int,
     setting: str = TEMPLATE_SETTING,
     context: Context | None = None,
 ) -> Iterator[str]:
@@ -210,11 +199,11 @@ def compose_alt_text(
     photo: Photo,
     template: str = "{title}. {description}",
     *,
-    limit: int = MAX_ALT_TEXT,
+    limit: int,
     setting: str = ALT_TEMPLATE_SETTING,
     context: Context | None = None,
 ) -> str:
-    """The image's alt text: the template filled in from the photo, at most ``limit`` characters (X's 1000)."""
+    """The image's alt text: the template filled in from the photo, at most ``limit`` characters."""
     segments = _parse(template, setting)
     return _compose(photo, segments, len, limit, setting, "", context, alt=True)
 
@@ -242,12 +231,6 @@ def _parse(template: str, setting: str) -> list[tuple[str, str | None]]:
 
 def _uses(segments: _Segments, name: str) -> bool:
     return any(field == name for _, field in segments)
-
-
-def _rules(setting: str) -> tuple[Callable[[str], int], int]:
-    if "ALT_TEMPLATE" in setting or "alt_template" in setting:
-        return len, MAX_ALT_TEXT
-    return weighted_length, MAX_POST_WEIGHT
 
 
 def _too_long(setting: str, length: int, limit: int, extra: str = "") -> str:
@@ -480,13 +463,22 @@ def _with_ellipsis(prefix: str) -> str:
 def _cut_points(text: str) -> list[int]:
     """Where ``text`` may be cut: never inside a URL, an emoji sequence or a character with its combining marks."""
     inside: set[int] = set()
-    for start, end in [*xtext.url_spans(text), *xtext.emoji_spans(text)]:
+    for start, end in _unbreakable(text):
         inside.update(range(start + 1, end))
     return [
         i
         for i in range(len(text) + 1)
         if i not in inside and not (0 < i < len(text) and (_joins_previous(text[i]) or _joins_next(text[i - 1])))
     ]
+
+
+def _unbreakable(text: str) -> list[tuple[int, int]]:
+    """The URLs and emoji sequences in ``text``, as (start, end) code point offsets: a cut inside one breaks it on
+    every network. Found by the vendored twitter-text library (loaded lazily), not by any network's rules."""
+    from pierrot import _twitter_text
+
+    found = [*_twitter_text.extract_urls_with_indices(text), *_twitter_text.extract_emojis_with_indices(text)]
+    return [(int(e["indices"][0]), int(e["indices"][1])) for e in found]
 
 
 def _joins_next(char: str) -> bool:

@@ -27,6 +27,7 @@ from pierrot.errors import (
     DuplicateEvent,
     NothingToPublish,
     PierrotError,
+    PublishError,
     UsageError,
 )
 from pierrot.logs import REDACT
@@ -92,6 +93,12 @@ def publish_handler(event: Any, context: Any) -> dict[str, Any]:
             reason = REDACT(str(exc))
             log.warning("not publishing: %s", reason)
             return {"ok": True, "published": False, "reason": reason, "event_id": event_id}
+        failed = report.failed
+        if len(report.results) == 1 and failed and failed[0].failure is not None:
+            raise failed[0].failure  # one network: its failure as it was raised
+        if failed:
+            # Several networks: the others did what the log says; the function still fails, naming each failure.
+            raise PublishError("; ".join(f"{r.display}: {r.error}" for r in failed))
         for line in report.warnings:
             log.warning("%s", line)
         for line in dict.fromkeys([*report.notes, *(note for r in report.results for note in r.settled)]):

@@ -214,19 +214,25 @@ def publish(app: App, /, dry_run: bool, photo_id: str | None, force: bool, outpu
         settings.require(*wiring.publish_settings(settings))
     run = {"photo_id": photo_id, "force": force, "dry_run": dry_run, "output_dir": output_dir,
            "jitter": parse_duration(jitter, "--jitter") if jitter else None}
-    try:
-        report = service.publish(
-            wiring.build_store(settings),
-            wiring.build_fetcher(settings),
-            lambda network: wiring.build_publisher(settings, network),
-            wiring.publish_options(settings, **run),
-        )
-    except service.SomeNetworksFailed as failed:
-        _show_publish(app, failed.report)
-        for line in failed.lines:
-            click.echo(f"pierrot: error: {_clean(line)}", err=True)
-        raise click.exceptions.Exit(EXIT_FAILURE) from None
+    report = service.publish(
+        wiring.build_store(settings),
+        wiring.build_fetcher(settings),
+        lambda network: wiring.build_publisher(settings, network),
+        wiring.publish_options(settings, **run),
+    )
+    _answer_publish(app, report)
+
+
+def _answer_publish(app: App, report: Any) -> None:
+    """The report as lines and an exit code: a one-network run's failure as any error; several, a line each, exit 1."""
+    failed = report.failed
+    if len(report.results) == 1 and failed and failed[0].failure is not None:
+        raise failed[0].failure  # its own line and exit code (2 for its settings), through PierrotGroup
     _show_publish(app, report)
+    for result in failed:
+        click.echo(f"pierrot: error: {_clean(f'{result.display}: {result.error}')}", err=True)
+    if failed:
+        raise click.exceptions.Exit(EXIT_FAILURE)
 
 
 def _show_publish(app: App, report: Any) -> None:

@@ -13,7 +13,6 @@ from pierrot.service.publish import (
     NetworkResult,
     PublishOptions,
     PublishReport,
-    SomeNetworksFailed,
     longest_hold,
     publish,
 )
@@ -45,7 +44,6 @@ __all__ = [
     "NetworkStatus",
     "PublishOptions",
     "PublishReport",
-    "SomeNetworksFailed",
     "Status",
     "SyncReport",
     "check_documents",

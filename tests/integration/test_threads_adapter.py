@@ -257,8 +257,7 @@ def test_a_run_killed_between_container_and_publish_is_settled_by_the_next_run(s
     from pierrot import service
     from pierrot.adapters.networks.threads import RULES
     from pierrot.domain import PUBLISHED
-    from tests.fakes import FakeFetcher
-    from tests.unit.test_publish_networks import at, log_of, make_store, photos
+    from tests.fakes import FakeFetcher, at, log_of, make_store, photos
 
     fake, api, images, files = servers
     host = _ServedHost(images, files)

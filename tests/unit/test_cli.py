@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from pierrot.domain import LOG_DOCUMENT
 from pierrot.entrypoints import wiring
 from pierrot.entrypoints.cli import cli
 from pierrot.errors import PostOutcomeUnknown, PostRefused
 from tests.fakes import FakeFetcher, FakeFlickr, FakePublisher, isolated_settings, make_photo
+from tests.fakes import cli_run as run
 
 SECRETS = {
     "PIERROT_FLICKR_API_KEY": "flickr-key-SECRET-1111",
@@ -55,10 +56,6 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setattr(wiring, "build_fetcher", lambda settings: w.fetcher)
     monkeypatch.setattr(wiring, "build_publisher", lambda settings, network="x": w.publisher())
     return w
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
 def test_sync_prints_one_summary_line_and_nothing_with_quiet(world: World) -> None:

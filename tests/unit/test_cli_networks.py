@@ -16,9 +16,8 @@ from pierrot.domain import LOG_DOCUMENT, PUBLISHED, UNKNOWN, LogEntry, iso
 from pierrot.entrypoints import wiring
 from pierrot.errors import PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import Post, Settled
-from tests.fakes import FakeFetcher, FakeFlickr, isolated_settings, make_photo
-from tests.unit.test_cli import run
-from tests.unit.test_publish_networks import RULES, NetworkPublisher
+from tests.fakes import RULES, FakeFetcher, FakeFlickr, NetworkPublisher, isolated_settings, make_photo
+from tests.fakes import cli_run as run
 
 SECRETS = {
     "PIERROT_FLICKR_API_KEY": "flickr-key-SECRET-1111",

@@ -9,18 +9,32 @@ from typing import Any
 
 import pytest
 
-from pierrot.domain import Photo
-from pierrot.domain.compose import (
-    MAX_ALT_TEXT,
-    MAX_POST_WEIGHT,
-    compose_alt_text,
-    compose_post,
-    fallback_title,
-    strip_html,
-    validate_template,
-    weighted_length,
-)
+from pierrot.adapters.networks.xtext import RULES as X
+from pierrot.adapters.networks.xtext import weighted_length
+from pierrot.domain import Photo, compose
+from pierrot.domain.compose import fallback_title, strip_html
 from pierrot.errors import ConfigError
+
+# These cases were written for X: compose takes no network's rules as a default, so they pass X's.
+MAX_POST_WEIGHT = X.text_limit
+MAX_ALT_TEXT = X.alt_limit
+
+
+def compose_post(subject: Photo, template: str = "{title}", link: bool = False, **options: Any) -> str:
+    """compose.compose_post by X's rules."""
+    return compose.compose_post(subject, template, link, **{"measure": X.measure, "limit": X.text_limit, **options})
+
+
+def compose_alt_text(subject: Photo, template: str = "{title}. {description}", **options: Any) -> str:
+    """compose.compose_alt_text by X's alt text limit."""
+    return compose.compose_alt_text(subject, template, **{"limit": X.alt_limit, **options})
+
+
+def validate_template(template: str, setting: str) -> None:
+    """compose.validate_template by X's rules: its text's, or for an alt template its alt text's."""
+    alt = "ALT_TEMPLATE" in setting
+    compose.validate_template(template, setting, measure=len if alt else X.measure,
+                              limit=X.alt_limit if alt else X.text_limit)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 PAGE_URL = "https://www.flickr.com/photos/someone/53912345678/"
@@ -364,9 +378,6 @@ def test_alt_text_fixed_text_too_long_is_a_config_error() -> None:
 
 def test_bidi_controls_are_dropped_from_the_post_and_the_alt_text() -> None:
     """U+202E reverses what follows on screen: a title could make a post read as something else."""
-    from pierrot.domain import Photo
-    from pierrot.domain.compose import compose_alt_text, compose_post
-
     photo = Photo("1", title="evil\u202etxt.exe", description="a\u2066b\u2069c \u202adone\u202c")
 
     assert compose_post(photo, "{title}") == "eviltxt.exe"

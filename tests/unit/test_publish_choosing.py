@@ -16,13 +16,13 @@ from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
 from pierrot.adapters.networks.xtext import RULES as X
 from pierrot.domain import FAILED, PENDING, PUBLISHED, UNKNOWN, Filters, Photo
 from pierrot.errors import EXIT_NOTHING_TO_PUBLISH, EXIT_USAGE, NothingToPublish, PierrotError, UsageError
-from tests.fakes import make_photo
-from tests.unit.test_publish_networks import (
+from tests.fakes import (
     Factory,
     NetworkPublisher,
     at,
     entry,
     log_of,
+    make_photo,
     make_store,
     never_made,
     photos,

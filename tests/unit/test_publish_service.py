@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 import threading
 from collections import Counter
 from collections.abc import Callable, Container, Sequence
@@ -15,20 +14,14 @@ from typing import Any
 import pytest
 import requests
 
-from pierrot import service
-from pierrot.adapters.networks.xtext import RULES as X_RULES
 from pierrot.domain import (
-    CATALOGUE_DOCUMENT,
     FAILED,
     LOG_DOCUMENT,
     PENDING,
     PUBLISHED,
     UNKNOWN,
-    Catalogue,
     Filters,
-    LogEntry,
     Photo,
-    PublishLog,
 )
 from pierrot.errors import (
     EXIT_FAILURE,
@@ -47,72 +40,22 @@ from pierrot.errors import (
     UsageError,
 )
 from pierrot.ports import Attempt, DocumentStore, Publisher, Versioned
-from tests.fakes import Crash, FakeFetcher, FakePublisher, FakeStore, failing_store_writes, make_photo
-
-NSID = "12345678@N00"
-T0 = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
-LEASE = 900
-
-
-def at(seconds: float) -> Callable[[], dt.datetime]:
-    """A clock stopped ``seconds`` after T0."""
-    moment = T0 + dt.timedelta(seconds=seconds)
-    return lambda: moment
-
-
-def photos(count: int = 4) -> list[Photo]:
-    # Distinct titles: with the default template the post text names the photo.
-    return [make_photo(n, description=f"Seen from pier {n}") for n in range(1, count + 1)]
-
-
-def log_entry(photo: Photo, status: str, *, seconds: float = 0, run_id: str = "earlier") -> dict[str, Any]:
-    moment = (T0 + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    post_id = "777" if status == PUBLISHED else None
-    return LogEntry(photo.id, "x", status, run_id, moment, moment, post_id=post_id).to_doc()
-
-
-def make_store(items: Sequence[Photo] | None = None, entries: Sequence[dict[str, Any]] | None = None) -> FakeStore:
-    store = FakeStore()
-    if items is not None:
-        store.put(CATALOGUE_DOCUMENT, Catalogue(NSID, list(items)).to_doc())
-    if entries is not None:
-        store.put(LOG_DOCUMENT, {"version": 1, "entries": list(entries)})
-    return store
-
-
-def publish(
-    store: DocumentStore,
-    publisher: FakePublisher | Callable[[], Publisher] | None = None,
-    *,
-    fetcher: FakeFetcher | None = None,
-    now: Callable[[], dt.datetime] | None = None,
-    seed: int = 0,
-    **options: Any,
-) -> service.PublishReport:
-    factory: Callable[[str], Publisher] | None
-    if isinstance(publisher, FakePublisher):
-        the_publisher = publisher
-        factory = lambda network: the_publisher  # noqa: E731
-    elif publisher is None:
-        factory = None
-    else:
-        make = publisher
-        factory = lambda network: make()  # noqa: E731
-    options.setdefault("networks", (service.NetworkOptions(X_RULES),))
-    return service.publish(
-        store,
-        fetcher or FakeFetcher(),
-        factory,
-        service.PublishOptions(**options),
-        now=now or at(0),
-        rng=random.Random(seed),
-        sleep=lambda seconds: None,
-    )
-
-
-def log_of(store: FakeStore) -> PublishLog:
-    doc = store.doc(LOG_DOCUMENT)
-    return PublishLog() if doc is None else PublishLog.from_doc(doc)
+from tests.fakes import (
+    LEASE,
+    Crash,
+    FakeFetcher,
+    FakePublisher,
+    FakeStore,
+    at,
+    failing_store_writes,
+    failure_of,
+    log_of,
+    make_photo,
+    make_store,
+    photos,
+    publish_on_x,
+    x_entry,
+)
 
 
 def statuses(store: FakeStore) -> dict[str, str]:
@@ -131,27 +74,27 @@ def test_publish_posts_one_photo_with_alt_text_and_records_it() -> None:
     store = make_store(photos(1))
     publisher = FakePublisher()
 
-    report = publish(store, publisher)
+    report = publish_on_x(store, publisher)
 
-    assert report.post is not None
-    assert publisher.accepted == [(report.post.id, "Photo 1")]
-    assert report.post.url == f"https://x.com/i/web/status/{report.post.id}"
+    assert report.results[0].post is not None
+    assert publisher.accepted == [(report.results[0].post.id, "Photo 1")]
+    assert report.results[0].post.url == f"https://x.com/i/web/status/{report.results[0].post.id}"
     assert publisher.alt_texts == [(publisher.uploads[0], "Photo 1. Seen from pier 1")]
     assert publisher.calls == ["upload", "alt_text", "post"]
     (entry,) = log_of(store).entries
     assert (entry.photo_id, entry.network, entry.status) == (make_photo(1).id, "x", PUBLISHED)
-    assert entry.post_id == report.post.id
-    assert entry.post_url == report.post.url
+    assert entry.post_id == report.results[0].post.id
+    assert entry.post_url == report.results[0].post.url
     assert entry.started_at == "2025-06-01T12:00:00Z"
-    assert report.text == "Photo 1"
-    assert report.text_weight == 7
-    assert (report.size_label, report.nbytes) == ("k", 2052)
+    assert report.results[0].text == "Photo 1"
+    assert report.results[0].length == 7
+    assert (report.results[0].image.size_label, report.results[0].image.nbytes) == ("k", 2052)
 
 
 def test_the_image_is_a_temporary_file_removed_afterwards() -> None:
     store, fetcher = make_store(photos(1)), FakeFetcher()
 
-    publish(store, FakePublisher(), fetcher=fetcher)
+    publish_on_x(store, FakePublisher(), fetcher=fetcher)
 
     assert fetcher.paths and not any(p.exists() for p in fetcher.paths)
 
@@ -159,26 +102,26 @@ def test_the_image_is_a_temporary_file_removed_afterwards() -> None:
 def test_alt_text_can_be_switched_off() -> None:
     store, publisher = make_store(photos(1)), FakePublisher()
 
-    report = publish(store, publisher, alt_text=False)
+    report = publish_on_x(store, publisher, alt_text=False)
 
     assert "alt_text" not in publisher.calls
-    assert report.alt_text is None
+    assert report.results[0].alt_text is None
 
 
 def test_templates_shape_the_text_and_the_link_is_opt_in() -> None:
     store, publisher = make_store(photos(1)), FakePublisher()
 
-    report = publish(store, publisher, template="{title} ({year})", link=True)
+    report = publish_on_x(store, publisher, template="{title} ({year})", link=True)
 
-    assert report.text == f"Photo 1 (2024)\n{make_photo(1).page_url}"
-    assert publisher.accepted[0][1] == report.text
+    assert report.results[0].text == f"Photo 1 (2024)\n{make_photo(1).page_url}"
+    assert publisher.accepted[0][1] == report.results[0].text
 
 
 def test_a_second_publish_posts_a_different_photo() -> None:
     store, publisher = make_store(photos(2)), FakePublisher()
 
-    publish(store, publisher, seed=1)
-    publish(store, publisher, now=at(60), seed=1)
+    publish_on_x(store, publisher, seed=1)
+    publish_on_x(store, publisher, now=at(60), seed=1)
 
     assert sorted(text for _, text in publisher.accepted) == ["Photo 1", "Photo 2"]
     assert set(statuses(store).values()) == {PUBLISHED}
@@ -192,14 +135,14 @@ def test_the_choice_is_uniform_among_eligible_photos_only() -> None:
     store = make_store(
         items,
         [
-            log_entry(items[0], PUBLISHED),
-            log_entry(items[1], UNKNOWN),
-            log_entry(items[2], PENDING, seconds=-10 * LEASE),  # a dead run's claim
-            log_entry(items[3], FAILED),  # a refused post may be tried again
+            x_entry(items[0], PUBLISHED),
+            x_entry(items[1], UNKNOWN),
+            x_entry(items[2], PENDING, seconds=-10 * LEASE),  # a dead run's claim
+            x_entry(items[3], FAILED),  # a refused post may be tried again
         ],
     )
 
-    chosen = Counter(publish(store, seed=seed, dry_run=True).photo.id for seed in range(600))
+    chosen = Counter(publish_on_x(store, seed=seed, dry_run=True).photo.id for seed in range(600))
 
     assert set(chosen) == {items[3].id, items[4].id, items[5].id}
     assert all(150 <= n <= 250 for n in chosen.values()), chosen  # about 200 each
@@ -208,8 +151,8 @@ def test_the_choice_is_uniform_among_eligible_photos_only() -> None:
 def test_the_choice_follows_the_random_source() -> None:
     store = make_store(photos(20))
 
-    first = [publish(store, seed=seed, dry_run=True).photo.id for seed in range(5)]
-    again = [publish(store, seed=seed, dry_run=True).photo.id for seed in range(5)]
+    first = [publish_on_x(store, seed=seed, dry_run=True).photo.id for seed in range(5)]
+    again = [publish_on_x(store, seed=seed, dry_run=True).photo.id for seed in range(5)]
 
     assert first == again
     assert len(set(first)) > 1
@@ -218,7 +161,7 @@ def test_the_choice_follows_the_random_source() -> None:
 def test_videos_are_never_chosen() -> None:
     store = make_store([make_photo(1, media="video"), make_photo(2)])
 
-    assert {publish(store, seed=seed, dry_run=True).photo.id for seed in range(30)} == {make_photo(2).id}
+    assert {publish_on_x(store, seed=seed, dry_run=True).photo.id for seed in range(30)} == {make_photo(2).id}
 
 
 def tagged(n: int, **fields: Any) -> Photo:
@@ -248,7 +191,7 @@ def test_filters_select_the_matching_photo(case: str) -> None:
     filters, expected = FILTER_CASES[case]
     store = make_store(items)
 
-    chosen = {publish(store, seed=seed, dry_run=True, filters=filters).photo.id for seed in range(20)}
+    chosen = {publish_on_x(store, seed=seed, dry_run=True, filters=filters).photo.id for seed in range(20)}
 
     assert chosen == {make_photo(expected).id}
 
@@ -257,7 +200,7 @@ def test_photo_option_publishes_that_photo() -> None:
     items = photos(5)
     store, publisher = make_store(items), FakePublisher()
 
-    report = publish(store, publisher, photo_id=items[3].id)
+    report = publish_on_x(store, publisher, photo_id=items[3].id)
 
     assert report.photo.id == items[3].id
     assert publisher.accepted[0][1] == "Photo 4"
@@ -267,7 +210,7 @@ def test_photo_option_ignores_filters() -> None:
     items = photos(2)
     store = make_store(items)
 
-    report = publish(store, FakePublisher(), photo_id=items[0].id, filters=Filters(include_tags=("absent",)))
+    report = publish_on_x(store, FakePublisher(), photo_id=items[0].id, filters=Filters(include_tags=("absent",)))
 
     assert report.photo.id == items[0].id
 
@@ -276,7 +219,7 @@ def test_photo_option_must_name_a_photo_in_the_catalogue() -> None:
     store, publisher = make_store(photos(2)), FakePublisher()
 
     with pytest.raises(UsageError, match="not in the catalogue") as caught:
-        publish(store, publisher, photo_id="123")
+        publish_on_x(store, publisher, photo_id="123")
 
     assert caught.value.exit_code == EXIT_USAGE
     assert publisher.calls == [] and store.writes == []
@@ -286,39 +229,39 @@ def test_photo_option_refuses_a_video() -> None:
     store = make_store([make_photo(1, media="video")])
 
     with pytest.raises(UsageError, match="video"):
-        publish(store, FakePublisher(), photo_id=make_photo(1).id)
+        publish_on_x(store, FakePublisher(), photo_id=make_photo(1).id)
 
 
 @pytest.mark.parametrize("status", [PUBLISHED, UNKNOWN])
 def test_photo_option_needs_force_for_a_photo_already_posted(status: str) -> None:
     items = photos(2)
-    store, publisher = make_store(items, [log_entry(items[0], status)]), FakePublisher()
+    store, publisher = make_store(items, [x_entry(items[0], status)]), FakePublisher()
 
     with pytest.raises(UsageError, match="--force") as caught:
-        publish(store, publisher, photo_id=items[0].id)
+        publish_on_x(store, publisher, photo_id=items[0].id)
     assert caught.value.exit_code == EXIT_USAGE
     assert publisher.accepted == []
 
-    publish(store, publisher, photo_id=items[0].id, force=True)
+    publish_on_x(store, publisher, photo_id=items[0].id, force=True)
     assert [text for _, text in publisher.accepted] == ["Photo 1"]
 
 
 def test_photo_option_retries_a_failed_photo_without_force() -> None:
     items = photos(2)
-    store, publisher = make_store(items, [log_entry(items[0], FAILED)]), FakePublisher()
+    store, publisher = make_store(items, [x_entry(items[0], FAILED)]), FakePublisher()
 
-    publish(store, publisher, photo_id=items[0].id)
+    publish_on_x(store, publisher, photo_id=items[0].id)
 
     assert statuses(store)[items[0].id] == PUBLISHED
 
 
 def test_entries_of_another_network_neither_block_nor_count() -> None:
     items = photos(1)
-    other = {**log_entry(items[0], PUBLISHED), "network": "bluesky"}
-    claim = {**log_entry(items[0], PENDING, seconds=-60), "network": "bluesky", "run_id": "bluesky-run"}
+    other = {**x_entry(items[0], PUBLISHED), "network": "bluesky"}
+    claim = {**x_entry(items[0], PENDING, seconds=-60), "network": "bluesky", "run_id": "bluesky-run"}
     store, publisher = make_store(items, [other, claim]), FakePublisher()
 
-    report = publish(store, publisher)
+    report = publish_on_x(store, publisher)
 
     assert report.photo.id == items[0].id
     assert [(e.network, e.status) for e in log_of(store).entries] == [
@@ -333,7 +276,7 @@ def test_entries_of_another_network_neither_block_nor_count() -> None:
 
 def nothing_reason(store: FakeStore, **options: Any) -> str:
     with pytest.raises(NothingToPublish) as caught:
-        publish(store, FakePublisher(), **options)
+        publish_on_x(store, FakePublisher(), **options)
     assert caught.value.exit_code == EXIT_NOTHING_TO_PUBLISH
     assert store.writes == []
     return str(caught.value)
@@ -343,7 +286,7 @@ def test_nothing_to_publish_says_why() -> None:
     items = photos(2)
     missing = nothing_reason(make_store(None))
     empty = nothing_reason(make_store([]))
-    all_done = nothing_reason(make_store(items, [log_entry(p, PUBLISHED) for p in items]))
+    all_done = nothing_reason(make_store(items, [x_entry(p, PUBLISHED) for p in items]))
     filtered = nothing_reason(make_store(items), filters=Filters(include_tags=("absent",)))
 
     assert "pierrot sync" in missing and "missing" in missing
@@ -355,7 +298,7 @@ def test_nothing_to_publish_says_why() -> None:
 
 def test_unknown_photos_count_as_done_for_the_reason() -> None:
     items = photos(2)
-    reason = nothing_reason(make_store(items, [log_entry(items[0], PUBLISHED), log_entry(items[1], UNKNOWN)]))
+    reason = nothing_reason(make_store(items, [x_entry(items[0], PUBLISHED), x_entry(items[1], UNKNOWN)]))
 
     assert "filters" not in reason
 
@@ -365,7 +308,7 @@ def test_a_corrupt_publish_log_is_refused_and_left_alone() -> None:
     store.put_text(LOG_DOCUMENT, '{"version": 1, "entries": [')
 
     with pytest.raises(DocumentError, match=LOG_DOCUMENT):
-        publish(store, FakePublisher())
+        publish_on_x(store, FakePublisher())
 
     assert store.writes == []
     assert store.docs[LOG_DOCUMENT][0] == '{"version": 1, "entries": ['
@@ -376,26 +319,26 @@ def test_a_corrupt_publish_log_is_refused_and_left_alone() -> None:
 
 def test_dry_run_writes_nothing_and_never_creates_a_publisher(tmp_path: Path) -> None:
     items = photos(3)
-    store = make_store(items, [log_entry(items[0], PENDING, seconds=-2 * LEASE)])
+    store = make_store(items, [x_entry(items[0], PENDING, seconds=-2 * LEASE)])
     before = store.snapshot()
     fetcher = FakeFetcher()
 
-    report = publish(store, never_called, fetcher=fetcher, dry_run=True, output_dir=tmp_path / "out")
+    report = publish_on_x(store, never_called, fetcher=fetcher, dry_run=True, output_dir=tmp_path / "out")
 
     assert store.writes == []
     assert store.snapshot() == before  # not even the stale entry is settled
-    assert report.dry_run and report.post is None
+    assert report.dry_run and report.results[0].post is None
     assert report.photo.id != items[0].id
-    assert report.text == report.photo.title
-    assert report.alt_text == f"{report.photo.title}. {report.photo.description}"
+    assert report.results[0].text == report.photo.title
+    assert report.results[0].alt_text == f"{report.photo.title}. {report.photo.description}"
     assert fetcher.fetched == [report.photo.id]  # a broken URL shows up now
     assert report.saved_to is not None and report.saved_to.read_bytes()[:3] == b"\xff\xd8\xff"
 
 
 def test_dry_run_needs_no_publisher_at_all() -> None:
-    report = publish(make_store(photos(1)), None, dry_run=True)
+    report = publish_on_x(make_store(photos(1)), None, dry_run=True)
 
-    assert report.post is None
+    assert report.results[0].post is None
 
 
 # --- the publish log protocol -----------------------------------------------------------------------
@@ -403,11 +346,11 @@ def test_dry_run_needs_no_publisher_at_all() -> None:
 
 def test_a_live_pending_entry_means_another_run_is_active() -> None:
     items = photos(3)
-    store = make_store(items, [log_entry(items[0], PENDING, seconds=-60)])
+    store = make_store(items, [x_entry(items[0], PENDING, seconds=-60)])
     publisher, fetcher = FakePublisher(), FakeFetcher()
 
     with pytest.raises(AnotherRunActive, match="another publish") as caught:
-        publish(store, publisher, fetcher=fetcher)
+        publish_on_x(store, publisher, fetcher=fetcher)
 
     assert caught.value.exit_code == EXIT_FAILURE
     assert publisher.calls == [] and publisher.accepted == []
@@ -417,10 +360,10 @@ def test_a_live_pending_entry_means_another_run_is_active() -> None:
 
 def test_a_stale_pending_entry_is_marked_unknown_and_another_photo_posted() -> None:
     items = photos(2)
-    store = make_store(items, [log_entry(items[0], PENDING, seconds=-LEASE - 1)])
+    store = make_store(items, [x_entry(items[0], PENDING, seconds=-LEASE - 1)])
     publisher = FakePublisher()
 
-    report = publish(store, publisher, seed=0)
+    report = publish_on_x(store, publisher, seed=0)
 
     assert report.photo.id == items[1].id
     assert statuses(store) == {items[0].id: UNKNOWN, items[1].id: PUBLISHED}
@@ -428,14 +371,14 @@ def test_a_stale_pending_entry_is_marked_unknown_and_another_photo_posted() -> N
     assert stale.reason and "may have been posted" in stale.reason
     # and the dead run's photo is never chosen again
     with pytest.raises(NothingToPublish):
-        publish(store, publisher, now=at(60))
+        publish_on_x(store, publisher, now=at(60))
 
 
 def test_the_lease_is_configurable() -> None:
     items = photos(2)
-    store = make_store(items, [log_entry(items[0], PENDING, seconds=-120)])
+    store = make_store(items, [x_entry(items[0], PENDING, seconds=-120)])
 
-    publish(store, FakePublisher(), lease_seconds=60)
+    publish_on_x(store, FakePublisher(), lease_seconds=60)
 
     assert statuses(store)[items[0].id] == UNKNOWN
 
@@ -444,8 +387,8 @@ def test_a_refused_post_is_recorded_failed_and_tried_again_later() -> None:
     store, publisher = make_store(photos(1)), FakePublisher()
     publisher.fail_at["post"] = PostRefused("X says: too many requests (resets at 13:00)", status=429)
 
-    with pytest.raises(PostRefused, match="too many requests"):
-        publish(store, publisher)
+    failure = failure_of(publish_on_x(store, publisher))
+    assert isinstance(failure, PostRefused) and 'too many requests' in str(failure)
 
     (entry,) = log_of(store).entries
     assert entry.status == FAILED
@@ -453,9 +396,9 @@ def test_a_refused_post_is_recorded_failed_and_tried_again_later() -> None:
     assert publisher.accepted == []
 
     del publisher.fail_at["post"]
-    report = publish(store, publisher, now=at(60))
+    report = publish_on_x(store, publisher, now=at(60))
 
-    assert report.post is not None
+    assert report.results[0].post is not None
     assert [e.status for e in log_of(store).entries] == [FAILED, PUBLISHED]
 
 
@@ -464,17 +407,17 @@ def test_an_unclear_outcome_is_recorded_unknown_and_never_reposted_automatically
     store, publisher = make_store(items), FakePublisher()
     publisher.accept_then_fail = PostOutcomeUnknown("X answered 503")
 
-    with pytest.raises(PublishError, match="pierrot resolve") as caught:
-        publish(store, publisher)
+    caught = failure_of(publish_on_x(store, publisher))
+    assert isinstance(caught, PublishError) and 'pierrot resolve' in str(caught)
 
-    assert caught.value.exit_code == EXIT_FAILURE
+    assert caught.exit_code == EXIT_FAILURE
     assert statuses(store) == {items[0].id: UNKNOWN}
     publisher.accept_then_fail = None
     for k in range(1, 4):
         with pytest.raises(NothingToPublish):
-            publish(store, publisher, now=at(k * (LEASE + 1)))
+            publish_on_x(store, publisher, now=at(k * (LEASE + 1)))
     with pytest.raises(UsageError, match="--force"):
-        publish(store, publisher, photo_id=items[0].id)
+        publish_on_x(store, publisher, photo_id=items[0].id)
     assert len(publisher.accepted) == 1
 
 
@@ -483,15 +426,15 @@ def test_an_unexpected_error_while_posting_is_recorded_unknown_at_once() -> None
     store, publisher = make_store(items), FakePublisher()
     publisher.fail_at["post"] = requests.ConnectionError("connection reset by peer")
 
-    with pytest.raises(requests.ConnectionError):
-        publish(store, publisher)
+    failure = failure_of(publish_on_x(store, publisher))
+    assert isinstance(failure, requests.ConnectionError)
 
     (entry,) = log_of(store).entries
     assert entry.status == UNKNOWN
     assert entry.reason and "connection reset" in entry.reason
     # the next run need not wait for a lease: it posts the other photo
     del publisher.fail_at["post"]
-    report = publish(store, publisher, now=at(60))
+    report = publish_on_x(store, publisher, now=at(60))
     assert report.photo.id != entry.photo_id
 
 
@@ -501,15 +444,15 @@ def test_a_lost_record_of_a_post_leaves_a_pending_entry_that_blocks_the_photo() 
     failed = failing_store_writes(store, at=range(2, 100), error=StoreError("the store is down"))
 
     with pytest.raises(StoreError, match="never posted twice"):
-        publish(store, publisher)
+        publish_on_x(store, publisher)
 
     assert failed and len(publisher.accepted) == 1
     posted = {p.title: p.id for p in items}[publisher.accepted[0][1]]
     assert statuses(store) == {posted: PENDING}
     store.before_write = None
     with pytest.raises(AnotherRunActive):
-        publish(store, publisher, now=at(60))
-    publish(store, publisher, now=at(LEASE + 1))
+        publish_on_x(store, publisher, now=at(60))
+    publish_on_x(store, publisher, now=at(LEASE + 1))
     assert sorted(text for _, text in publisher.accepted) == ["Photo 1", "Photo 2"]
 
 
@@ -517,9 +460,9 @@ def test_a_conflict_on_the_record_write_is_retried_so_the_post_is_recorded() -> 
     store, publisher = make_store(photos(1)), FakePublisher()
     failing_store_writes(store, at={2, 3, 4}, error=ConflictError(LOG_DOCUMENT))
 
-    report = publish(store, publisher)
+    report = publish_on_x(store, publisher)
 
-    assert report.post is not None
+    assert report.results[0].post is not None
     assert statuses(store) == {make_photo(1).id: PUBLISHED}
 
 
@@ -665,12 +608,12 @@ def outcome(call: Callable[[], Any]) -> BaseException | None:
 @pytest.mark.parametrize(("failure", "stale"), CASES)
 def test_no_photo_is_ever_posted_twice_and_no_post_is_forgotten(failure: Failure, stale: bool) -> None:
     items = photos(4)
-    store = make_store(items, [log_entry(items[0], PENDING, seconds=-LEASE - 1, run_id="dead")] if stale else None)
+    store = make_store(items, [x_entry(items[0], PENDING, seconds=-LEASE - 1, run_id="dead")] if stale else None)
     accepted: list[tuple[str, str]] = []
     publisher, fetcher = KillablePublisher(accepted, store), FakeFetcher()
     happened = failure.inject(store, publisher, fetcher)
 
-    outcome(lambda: publish(store, publisher, fetcher=fetcher))
+    outcome(lambda: publish_on_x(store, publisher, fetcher=fetcher))
 
     assert happened(), f"{failure.name} was never reached"
     assert not any(p.exists() for p in fetcher.paths), "the temporary image outlived the run"
@@ -680,7 +623,7 @@ def test_no_photo_is_ever_posted_twice_and_no_post_is_forgotten(failure: Failure
 
     # A run soon after must respect a claim the failed run may still hold.
     claimed = any(e.age(at(60)()) < LEASE for e in log_of(store).pending("x"))
-    soon = outcome(lambda: publish(store, KillablePublisher(accepted, store), now=at(60)))
+    soon = outcome(lambda: publish_on_x(store, KillablePublisher(accepted, store), now=at(60)))
     assert isinstance(soon, AnotherRunActive) == claimed, soon
     assert_invariant(store, items, accepted, settled=False)
 
@@ -689,7 +632,7 @@ def test_no_photo_is_ever_posted_twice_and_no_post_is_forgotten(failure: Failure
     for k in range(1, 9):
         fetcher = FakeFetcher()
         later = KillablePublisher(accepted, store)
-        last = outcome(partial(publish, store, later, fetcher=fetcher, now=at(k * (LEASE + 1)), seed=k))
+        last = outcome(partial(publish_on_x, store, later, fetcher=fetcher, now=at(k * (LEASE + 1)), seed=k))
         assert_invariant(store, items, accepted)
         assert not any(p.exists() for p in fetcher.paths)
         if last is not None:
@@ -745,10 +688,10 @@ def test_three_publishes_interleaved_at_every_write_never_post_a_photo_twice(
     writes: tuple[int, int], stale: bool
 ) -> None:
     items = photos(4)
-    store = make_store(items, [log_entry(items[0], PENDING, seconds=-LEASE - 1, run_id="dead")] if stale else None)
+    store = make_store(items, [x_entry(items[0], PENDING, seconds=-LEASE - 1, run_id="dead")] if stale else None)
     accepted: list[tuple[str, str]] = []
     # The same seed makes every run choose the same photo from the same log: the worst case.
-    runs = [lambda: publish(store, FakePublisher(accepted), seed=0) for _ in range(3)]
+    runs = [lambda: publish_on_x(store, FakePublisher(accepted), seed=0) for _ in range(3)]
 
     results = nest(store, runs, writes)
 
@@ -763,10 +706,10 @@ def test_three_publishes_interleaved_at_every_write_never_post_a_photo_twice(
 @pytest.mark.parametrize("stale", [False, True], ids=["clean log", "a dead run's pending entry"])
 def test_a_run_that_prepared_while_another_posted_does_not_post(stale: bool) -> None:
     items = photos(4)
-    store = make_store(items, [log_entry(items[0], PENDING, seconds=-LEASE - 1, run_id="dead")] if stale else None)
+    store = make_store(items, [x_entry(items[0], PENDING, seconds=-LEASE - 1, run_id="dead")] if stale else None)
     accepted: list[tuple[str, str]] = []
     claim_write = 2 if stale else 1  # the outer run's pending entry
-    runs = [lambda: publish(store, FakePublisher(accepted), seed=0) for _ in range(2)]
+    runs = [lambda: publish_on_x(store, FakePublisher(accepted), seed=0) for _ in range(2)]
 
     outer, inner = nest(store, runs, [claim_write])
 
@@ -806,7 +749,7 @@ def test_a_run_whose_claim_loses_to_a_live_claim_on_another_photo_does_not_post(
 
     def run_a() -> None:
         view = GatedStore(store, a_pauses_at_its_claim)
-        a_result.append(outcome(lambda: publish(view, FakePublisher(accepted), photo_id=items[1].id)))
+        a_result.append(outcome(lambda: publish_on_x(view, FakePublisher(accepted), photo_id=items[1].id)))
 
     a = threading.Thread(target=run_a)
     a.start()
@@ -818,7 +761,7 @@ def test_a_run_whose_claim_loses_to_a_live_claim_on_another_photo_does_not_post(
             a.join(timeout=10)
 
     b_result = outcome(
-        lambda: publish(
+        lambda: publish_on_x(
             GatedStore(store, b_lets_a_claim_before_recording), FakePublisher(accepted), photo_id=items[2].id
         )
     )
@@ -851,7 +794,7 @@ class BarrierStore(DocumentStore):
 @pytest.mark.parametrize("stale", [False, True], ids=["clean log", "a dead run's pending entry"])
 def test_publishes_started_at_once_post_exactly_one_photo(same_choice: bool, stale: bool) -> None:
     items = photos(8)
-    store = make_store(items, [log_entry(items[0], PENDING, seconds=-LEASE - 1, run_id="dead")] if stale else None)
+    store = make_store(items, [x_entry(items[0], PENDING, seconds=-LEASE - 1, run_id="dead")] if stale else None)
     accepted: list[tuple[str, str]] = []
     count = 6
     barrier = threading.Barrier(count)
@@ -859,7 +802,7 @@ def test_publishes_started_at_once_post_exactly_one_photo(same_choice: bool, sta
 
     def run(i: int) -> None:
         view = BarrierStore(store, barrier)
-        results[i] = outcome(lambda: publish(view, FakePublisher(accepted), seed=0 if same_choice else i))
+        results[i] = outcome(lambda: publish_on_x(view, FakePublisher(accepted), seed=0 if same_choice else i))
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
     for thread in threads:

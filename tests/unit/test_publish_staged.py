@@ -6,7 +6,7 @@ from __future__ import annotations
 from pierrot.adapters.networks.bluesky import RULES as BLUESKY
 from pierrot.domain import PUBLISHED
 from pierrot.ports import Settled
-from tests.unit.test_publish_networks import (
+from tests.fakes import (
     KEY,
     NetworkPublisher,
     by_network,

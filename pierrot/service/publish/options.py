@@ -1,0 +1,146 @@
+"""What a publish run is asked to do (its options, network by network) and what it reports back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pierrot.config import DEFAULT_ALT_TEMPLATE, DEFAULT_TEMPLATE
+from pierrot.domain import Filters, Photo
+from pierrot.ports import FetchedImage, NetworkRules, Post
+
+TEMPLATE_SETTING = "PIERROT_PUBLISH_TEMPLATE"
+ALT_TEMPLATE_SETTING = "PIERROT_PUBLISH_ALT_TEMPLATE"
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    """One network of the run: its rules, and its own templates where the user set them."""
+
+    rules: NetworkRules
+    template: str | None = None
+    alt_template: str | None = None
+    template_setting: str = TEMPLATE_SETTING
+    alt_template_setting: str = ALT_TEMPLATE_SETTING
+
+    @property
+    def name(self) -> str:
+        return self.rules.name
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """How one publish run chooses and composes."""
+
+    networks: tuple[NetworkOptions, ...] = ()
+    filters: Filters = field(default_factory=Filters)
+    template: str = DEFAULT_TEMPLATE
+    alt_template: str = DEFAULT_ALT_TEMPLATE
+    link: bool = False
+    alt_text: bool = True
+    photo_id: str | None = None
+    force: bool = False
+    dry_run: bool = False
+    output_dir: Path | None = None
+    lease_seconds: int = 900
+    # The scheduler's id for the event that started this run (Lambda): a second delivery is refused.
+    event_id: str | None = None
+    keep_location: bool = False
+    prefer: str = "random"
+    min_interval: dt.timedelta | None = None
+    repost_after: dt.timedelta | None = None
+    jitter: dt.timedelta | None = None
+
+    def template_for(self, network: NetworkOptions) -> str:
+        return network.template or self.template
+
+    def alt_template_for(self, network: NetworkOptions) -> str:
+        return network.alt_template or self.alt_template
+
+
+@dataclass
+class NetworkResult:
+    """What one network of the run got (or would get, in a dry run)."""
+
+    network: str
+    display: str
+    text: str = ""
+    length: int = 0
+    limit: int = 0
+    unit: str = ""
+    alt_text: str | None = None
+    alt_limit: int = 0
+    image: FetchedImage | None = None
+    photo_id: str | None = None
+    post: Post | None = None
+    error: str | None = None
+    # The network's failure as it was raised: the entry points turn it into the line and the exit code users see.
+    failure: BaseException | None = field(default=None, repr=False, compare=False)
+    skipped: str | None = None
+    settled: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "photo_id": self.photo_id,
+            "text": self.text,
+            "length": self.length,
+            "limit": self.limit,
+            "alt_text": self.alt_text,
+            "size": self.image.size_label if self.image else None,
+            "bytes": self.image.nbytes if self.image else None,
+            "post_id": self.post.id if self.post else None,
+            "post_url": self.post.url if self.post else None,
+            "error": self.error,
+            "skipped": self.skipped,
+            "settled": list(self.settled),
+        }
+
+
+@dataclass
+class PublishReport:
+    """What a publish run chose, composed and (unless a dry run) posted, network by network."""
+
+    photo: Photo | None
+    dry_run: bool
+    results: list[NetworkResult] = field(default_factory=list)
+    rule: str = "random"
+    why: str = ""
+    saved_to: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    # Lines the user should see even when the run succeeds (a skipped photo, a stale entry settled).
+    warnings: list[str] = field(default_factory=list)
+
+
+    @property
+    def failed(self) -> list[NetworkResult]:
+        return [r for r in self.results if r.error is not None]
+
+    @property
+    def posts(self) -> list[NetworkResult]:
+        return [r for r in self.results if r.post is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        # The top-level fields are the first network's: the whole story of a one-network run, as they always were.
+        first = next((r for r in self.results if r.skipped is None), self.results[0] if self.results else None)
+        image = first.image if first else None
+        post = first.post if first else None
+        return {
+            "photo_id": self.photo.id if self.photo else None,
+            "title": self.photo.title if self.photo else None,
+            "size": (image.size_label or None) if image else None,
+            "bytes": (image.nbytes or None) if image else None,
+            "text": first.text if first else "",
+            "text_weight": first.length if first else 0,
+            "alt_text": first.alt_text if first else None,
+            "dry_run": self.dry_run,
+            "post_id": post.id if post else None,
+            "post_url": post.url if post else None,
+            "rule": self.rule,
+            "why": self.why,
+            "networks": {r.network: r.to_dict() for r in self.results},
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
+        }
