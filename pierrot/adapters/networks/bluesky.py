@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from pierrot import __version__
-from pierrot.adapters.http import RedirectRefused
+from pierrot.adapters.http_failures import RedirectRefused
 from pierrot.adapters.networks import Context, Network, PostRef, template_specs
 from pierrot.adapters.networks.base import HttpPublisher, json_of
 from pierrot.adapters.networks.bluesky_rules import (
