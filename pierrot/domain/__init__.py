@@ -1,45 +1,52 @@
 """The domain: photos, the catalogue, the publish log and its states, and choosing and composing a post.
 
-Plain Python, no I/O. The records and documents live in ``model``; ``selection``, ``compose`` and ``durations``
+Plain Python, no I/O. The records, documents and the log live in ``photos``, ``documents``,
+``publish_log`` and ``filters``; ``selection``, ``compose`` and ``durations``
 are imported by name."""
 
-from pierrot.domain.model import (
-    BLOCKING,
+from pierrot.domain.documents import (
     CATALOGUE_DOCUMENT,
     CATALOGUE_VERSION,
-    FAILED,
-    LEGACY_DUPLICATE_REASON,
     LOG_DOCUMENT,
     LOG_VERSION,
-    MAX_USEFUL_ORIGINAL_PIXELS,
     META_DOCUMENT,
     META_VERSION,
-    NOMINAL_EDGE,
-    PENDING,
-    PUBLISHED,
     REBUILD_ADVICE,
-    SIZE_LABELS,
-    STATUSES,
-    UNKNOWN,
     Catalogue,
-    Eligibility,
-    Filters,
-    LogEntry,
     Meta,
     NewerSchemaError,
-    Photo,
-    PublishLog,
-    Size,
     StoredCatalogue,
     catalogue_chunks,
+    record_bytes,
+)
+from pierrot.domain.filters import (
+    Eligibility,
+    Filters,
     eligible_in,
+    normalise_tag,
+)
+from pierrot.domain.photos import (
+    MAX_USEFUL_ORIGINAL_PIXELS,
+    NOMINAL_EDGE,
+    SIZE_LABELS,
+    Photo,
+    Size,
     iso,
     newest_first,
-    normalise_tag,
     parse_iso,
-    record_bytes,
     sizes_for,
     utc_now,
+)
+from pierrot.domain.publish_log import (
+    BLOCKING,
+    FAILED,
+    LEGACY_DUPLICATE_REASON,
+    PENDING,
+    PUBLISHED,
+    STATUSES,
+    UNKNOWN,
+    LogEntry,
+    PublishLog,
 )
 
 __all__ = [

@@ -20,7 +20,8 @@ Timings on a shared machine are noisy: each figure is the median of ``--repeat``
 largest), and nothing here asserts a timing. The naive approach is the original design: count the photos
 with one call and, whenever the count changed, list every page again, one after the other; it runs as a
 child process too (this file with ``--naive-child``) and does the same per-photo work as pierrot (records
-built with ``pierrot.adapters.flickr.photo_from_item``, the catalogue written as pierrot writes it, orjson parsing).
+built with ``pierrot.adapters.flickr_records.photo_from_item``, the catalogue written as pierrot writes it,
+orjson parsing).
 The Flickr fake's photos live in this process (``FlickrFake.populate``), so memory here grows with N.
 
 docs/performance.md keeps what it holds between the ``lambda-section`` markers (written by hand) through a
@@ -161,7 +162,7 @@ def naive_sync(api_url: str, api_key: str, api_secret: str, nsid: str, previous_
 
 def naive_child(spec: dict[str, Any]) -> int:
     """``--naive-child``: one naive sync with its state (the last count) in a folder, as its own process."""
-    from pierrot.adapters.flickr import photo_from_item
+    from pierrot.adapters.flickr_records import photo_from_item
     from pierrot.domain import Catalogue
 
     state = Path(spec["state"])
@@ -1135,8 +1136,8 @@ def report(results: Results) -> str:
         f"page of {PER_PAGE}).",
         "- **Naive** is the original design: one call for the count and, whenever the count changed, every page "
         f"again ({PER_PAGE} a page, one after the other), with the same per-photo work as pierrot (records via "
-        "`pierrot.adapters.flickr.photo_from_item`, the catalogue written as pierrot writes it), run as a child "
-        "process the same way.",
+        "`pierrot.adapters.flickr_records.photo_from_item`, the catalogue written as pierrot writes it), run as a "
+        "child process the same way.",
         "- *fake CPU* is the benchmark process's CPU time during a run: the fakes answering (they share the "
         f"machine's {os.cpu_count()} CPUs with pierrot).",
         "",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from pierrot.adapters.http import resets
+from pierrot.adapters.http_failures import resets
 from pierrot.adapters.networks.base import reset_time
 
 NOW = 1_777_636_800.4  # 2026-05-01T12:00:00.4Z

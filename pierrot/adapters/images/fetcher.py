@@ -17,7 +17,8 @@ import requests
 from urllib3.util import parse_url
 
 from pierrot import __version__
-from pierrot.adapters.http import DEADLINE_FACTOR, AnswerTooSlow, answer_deadline, mount_deadlines, read_chunks
+from pierrot.adapters.http import DEADLINE_FACTOR, answer_deadline, mount_deadlines, read_chunks
+from pierrot.adapters.http_failures import AnswerTooSlow
 from pierrot.domain import Photo, Size
 from pierrot.errors import ConfigError, ImageError, SizeUnavailable
 from pierrot.ports import FetchedImage, ImageFetcher

@@ -11,9 +11,10 @@ from typing import Any
 import requests
 
 from pierrot import __version__
-from pierrot.adapters.http import RedirectRefused
+from pierrot.adapters.http_failures import RedirectRefused
 from pierrot.adapters.networks import Context, Network, PostRef, template_specs
 from pierrot.adapters.networks.base import HttpPublisher, json_of
+from pierrot.adapters.networks.bluesky_answers import _error_of, _Failure, _field, _too_big
 from pierrot.adapters.networks.bluesky_rules import (
     POST_COLLECTION,
     TID_PATTERN,
@@ -44,24 +45,6 @@ CREDENTIALS_HELP = (
 
 
 # ---- the adapter ---------------------------------------------------------------------------------------
-
-
-class _Failure(Exception):
-    """A failed call, described; the public methods turn it into the exception their callers expect.
-
-    ``answered``: the server answered, so a retry cannot help (credentials, limits) unless ``status`` is 5xx."""
-
-    def __init__(
-        self, message: str, *, answered: bool, status: int | None = None, reset_time: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.answered = answered
-        self.status = status
-        self.reset_time = reset_time
-
-    @property
-    def transient(self) -> bool:
-        return not self.answered or (self.status or 0) >= 500
 
 
 @dataclass
@@ -394,28 +377,6 @@ class BlueskyPublisher(HttpPublisher):
     def _web_url(self, session: _Session, rkey: str) -> str:
         profile = session.handle if session.handle != "handle.invalid" else session.did
         return f"https://bsky.app/profile/{profile}/post/{rkey}"
-
-
-# ---- answers ---------------------------------------------------------------------------------------------
-
-
-def _field(response: requests.Response, name: str) -> Any:
-    answer = json_of(response)
-    return answer.get(name) if isinstance(answer, dict) else None
-
-
-def _error_of(response: requests.Response) -> tuple[str, str]:
-    """The XRPC error name and message of an error answer (``{"error": ..., "message": ...}``), or empty strings."""
-    answer = json_of(response)
-    if not isinstance(answer, dict):
-        return "", ""
-    error, message = answer.get("error"), answer.get("message")
-    return (error if isinstance(error, str) else ""), (message if isinstance(message, str) else "")
-
-
-def _too_big(nbytes: int, limit: int) -> str:
-    return f"the image is {nbytes:,} bytes, over the {limit:,} bytes that every Bluesky server accepts; not uploaded"
-
 
 
 # ==== the network, as the registry reads it =======================================================
