@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from pierrot.errors import PierrotError
 from pierrot.service.gallery import Anniversary, Gallery, GalleryItem, PostLink
 
 if TYPE_CHECKING:
@@ -193,13 +194,18 @@ def build(store: DocumentStore, settings: Settings) -> bytes:
 def write_file(path: Path, data: bytes) -> Path:
     """Write the page by a temporary file and a rename (mode 0644: it is a page to open), and return its path."""
     path = path.expanduser()
-    folder = path.parent if str(path.parent) else Path(".")
-    handle, temp = tempfile.mkstemp(prefix=".pierrot-gallery-", suffix=".tmp", dir=folder)
+    try:
+        handle, temp = tempfile.mkstemp(prefix=".pierrot-gallery-", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise PierrotError(f"cannot write {path}: {exc.strerror or exc}; choose another --output") from None
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
         os.chmod(temp, 0o644)
         os.replace(temp, path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise PierrotError(f"cannot write {path}: {exc.strerror or exc}; choose another --output") from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

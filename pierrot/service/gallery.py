@@ -118,11 +118,14 @@ def gallery(
     limit: int = DEFAULT_LIMIT,
     now: Clock = utc_now,
 ) -> Gallery:
-    """The posted photos, newest post first (at most ``limit``), with the counts of ``pierrot status``."""
+    """The posted photos, newest post first (at most ``limit``), with the counts of ``pierrot status`` over
+    ``networks`` and any other network the log names."""
     once = _ReadOnce(store)
     filters = filters or Filters()
-    figures = status(once, filters, networks=networks, now=now)
     plog = read_log(once).log
+    # The configured networks first, then any other the log names: a post stays on the page after its network left.
+    every = tuple(dict.fromkeys([*networks, *(e.network for e in plog.entries)]))
+    figures = status(once, filters, networks=every, now=now)
     found = once.read_bytes(CATALOGUE_DOCUMENT)
     catalogue = StoredCatalogue.parse(*found) if found is not None else StoredCatalogue(None, [], [])
     names = tuple(figures.networks)

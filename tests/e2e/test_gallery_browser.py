@@ -123,7 +123,7 @@ class Rendered(HTMLParser):
 
 
 def write_page(tmp_path: Path, images: ImageServer) -> tuple[Path, set[str]]:
-    """A store with six posted photos on three networks and three waiting, and the page the installed `pierrot gallery` writes."""
+    """Six photos posted on three networks and three waiting, and the page the installed `pierrot gallery` writes."""
     photos = [
         make_photo(n, title=TITLES[n], description="Seen from the north pier.",
                    date_taken=f"20{10 + n}-06-0{n + 1} 07:30:00",
