@@ -111,6 +111,10 @@ def publish_handler(event: Any, context: Any) -> dict[str, Any]:
                      else "")
         if report.dry_run and report.photo is not None:
             log.info("dry run: chose photo %s; nothing was posted or written", report.photo.id)
+        if report.posts:
+            from pierrot.entrypoints import gallery_html
+
+            gallery_html.after_publish(settings, os.environ)  # PIERROT_GALLERY=true; a failure is only a warning
         answer = {"ok": True, "published": bool(report.posts), **report.to_dict()}
         if skipped and not report.posts:
             answer["reason"] = "; ".join(skipped)  # min_interval: a skip is not a failure

@@ -422,3 +422,19 @@ def resolve(app: App, photo_id: str, post: str | None, not_posted: bool, network
                             lease_seconds=app.settings.lease_seconds)
     app.say(f"photo {photo_id} is now {entry.status} on {network}" + (f" ({entry.post_url})" if entry.post_url
                                                                        else ""))
+
+
+@cli.command()
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default="pierrot-gallery.html",
+              show_default=True, help="Write the page here.")
+@click.option("--upload", is_flag=True, help="Put the page next to the documents in S3; print a link valid a day.")
+@pass_app
+def gallery(app: App, output: Path, upload: bool) -> None:
+    """Write one web page of the posted photos, newest first, with a link to each post."""
+    from pierrot.entrypoints import gallery_html, wiring
+
+    store = wiring.build_store(app.settings)
+    if upload and not isinstance(store, gallery_html.PageHost):
+        raise click.UsageError(f"--upload needs an S3 store; {store.location} is a folder: open the file instead")
+    page = gallery_html.build(store, app.settings)
+    app.say(gallery_html.upload(store, page) if upload else str(gallery_html.write_file(output, page)))

@@ -5,6 +5,7 @@ it imports no SDK and names no network."""
 
 from __future__ import annotations
 
+from pierrot.service.gallery import Gallery, GalleryItem, PostLink, gallery
 from pierrot.service.publish import (
     DUPLICATE_TEXT_REASON,
     FUTURE_TOLERANCE_SECONDS,
@@ -38,10 +39,13 @@ __all__ = [
     "MAX_PHOTO_TRIES",
     "CheckResult",
     "CheckWarning",
+    "Gallery",
+    "GalleryItem",
     "HistoryItem",
     "NetworkOptions",
     "NetworkResult",
     "NetworkStatus",
+    "PostLink",
     "PublishOptions",
     "PublishReport",
     "Status",
@@ -49,6 +53,7 @@ __all__ = [
     "check_documents",
     "check_flickr",
     "check_silence",
+    "gallery",
     "history",
     "longest_hold",
     "publish",

@@ -48,6 +48,9 @@ class S3Store(DocumentStore):
             # the CRC headers botocore has sent by default since 1.36.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
+            # Presigned links (the gallery's) in Signature Version 4: botocore still signs them in version 2 for
+            # us-east-1, which buckets made since 2020 refuse.
+            signature_version="s3v4",
         )
         # The standard chain: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL(_S3) and the rest work unchanged.
         try:
@@ -136,6 +139,20 @@ class S3Store(DocumentStore):
             if not isinstance(body, bytes):
                 body.close()
         return response["ETag"]
+
+    def put_page(self, name: str, data: bytes, content_type: str, *, expires: int = 24 * 3600) -> str:
+        """Put a page next to the documents, private, and return a presigned URL that opens it for ``expires``
+        seconds (at most until the credentials that sign it expire)."""
+        key = self.key(name)
+        try:
+            # No ACL: the object stays as private as the documents; only the signed link opens it.
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
+                                   CacheControl="no-store")
+            return self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires
+            )
+        except (ClientError, BotoCoreError) as exc:
+            self._fail(exc, f"cannot write s3://{self.bucket}/{key}", key)
 
     def check(self) -> None:
         """Fail with StoreError unless the bucket exists and these credentials may use it."""
