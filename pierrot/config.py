@@ -90,6 +90,8 @@ CORE_SPECS: tuple[Spec, ...] = (
          default=DEFAULT_LEASE_SECONDS, help="how long a pending publish blocks others"),
     Spec("timeout", "PIERROT_HTTP_TIMEOUT", "store", "http_timeout", kind="float", default=DEFAULT_TIMEOUT_SECONDS,
          help="seconds before a network call is given up"),
+    Spec("gallery", "PIERROT_GALLERY", "publish", "gallery", kind="bool", default=False,
+         help="after each post, the publish function rewrites pierrot-gallery.html next to the documents (S3)"),
 )
 # Every setting: pierrot's own, then each network's (its module declares them; see pierrot.adapters.networks).
 SPECS: tuple[Spec, ...] = CORE_SPECS + tuple(spec for network in networks() for spec in network.specs)
