@@ -41,8 +41,9 @@ IMAGE_BYTES = 8 * 1024 * 1024
 @dataclass(frozen=True)
 class ThreadsFault:
     """``unavailable`` (503, nothing done), ``accept_then_unavailable`` (done, then 503: the answer is lost),
-    ``accept_then_hang`` (done, then nothing for ``seconds``), ``refused`` (HTTP 400, code 100, nothing done),
-    ``rate_limited`` (HTTP 400, code 4, Retry-After: 600 s, or until ``reset`` when given)."""
+    ``accept_then_hang`` (done, then nothing for ``seconds``), ``hang`` (nothing for ``seconds``, then 503 with
+    nothing done: a run killed meanwhile never had its request acted on), ``refused`` (HTTP 400, code 100, nothing
+    done), ``rate_limited`` (HTTP 400, code 4, Retry-After: 600 s, or until ``reset`` when given)."""
 
     kind: str
     seconds: float = 0.0
@@ -178,6 +179,9 @@ class ThreadsFake:
             fault = self.faults.take({"path": path})
             call.fault = fault
             if fault is not None and fault.kind == "unavailable":
+                return _error("An unexpected error has occurred. Please retry your request later.", 2, status=503)
+            if fault is not None and fault.kind == "hang":
+                _wait(self._stop, fault.seconds)
                 return _error("An unexpected error has occurred. Please retry your request later.", 2, status=503)
             if fault is not None and fault.kind == "refused":
                 return _error("Invalid parameter", 100, status=400)
