@@ -4,19 +4,16 @@ Threads fetches the image itself from a public URL, so the image is first hosted
 pierrot has checked for location. The container holds the whole post (image, text, alt text); its id is the
 "media id" the publish log keeps before anything is public. Publishing a container is exactly-once on Meta's side:
 a container publishes at most once, and its status (``PUBLISHED``, ``FINISHED``, ``EXPIRED``, ``ERROR``) tells an
-interrupted post's fate. The Graph API answers most errors with HTTP 400 and a code: ``_status`` reads it.
+interrupted post's fate. How the Graph API speaks, and the token it renews, are in ``threads_graph.py``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import math
 import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -24,7 +21,9 @@ import requests
 
 from pierrot import __version__
 from pierrot.adapters.networks import Context, Network, PostRef, template_specs
-from pierrot.adapters.networks.base import CredentialsRefused, HttpPublisher, json_of, reset_time
+from pierrot.adapters.networks.base import CredentialsRefused, json_of
+from pierrot.adapters.networks.threads_graph import TOKEN_ATTR, TOKEN_SETTING, GraphPublisher, field_of, whole
+from pierrot.adapters.networks.threads_graph import TokenStatus as TokenStatus
 
 # Re-exported: the rules are the network's, whatever module holds their counting.
 from pierrot.adapters.networks.threads_rules import IMAGE_TYPES
@@ -33,48 +32,30 @@ from pierrot.adapters.networks.threads_rules import cut_alt_text as cut_alt_text
 from pierrot.adapters.networks.threads_rules import threads_length as threads_length
 from pierrot.domain import parse_iso
 from pierrot.errors import ConfigError, DuplicatePost, ImageError, PostOutcomeUnknown, PostRefused, PublishError
-from pierrot.logs import REDACT, excerpt, scrub
+from pierrot.logs import excerpt
 from pierrot.ports import Attempt, FetchedImage, HostedImage, ImageHost, NetworkRules, Post, Settled
 from pierrot.specs import Spec
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"pierrot/{__version__} (+https://github.com/pierrot-photo/pierrot)"
-TOKEN_SETTING = "PIERROT_THREADS_ACCESS_TOKEN"
 URL_SETTING = "PIERROT_THREADS_API_URL"
-TOKEN_ATTR = "threads_access_token"
 DEFAULT_API_URL = "https://graph.threads.net"
-VERSION = "v1.0"
 POSTS_PER_DAY = 250  # API-published posts per profile in a moving 24 h
 
 CONTAINER_WAIT = 60.0  # the longest wait for a container to be FINISHED (Meta: "about 30 s")
 POLL_FIRST = 2.0
 POLL_MAX = 10.0
-# Long-lived tokens last 60 days; refreshed when fewer than this are left (and the token is a day old).
-REFRESH_BEFORE = 30 * 86400
-REFRESH_AFTER_AGE = 86400
 HOSTED_LEFTOVERS = 86400  # images hosted longer ago than this belong to runs that died: take them down
 RECENT_THREADS = 25  # the account's latest posts read to find the post of a container published elsewhere
 CLOCK_SKEW = 300
-RATE_LIMIT_CODES = {4, 17, 32, 613}  # Graph API: app, user, page and custom rate limits
-PUBLISH_LIMIT_SUBCODES = {2207042}  # Instagram's "maximum number of posts"; Meta's Threads code is not documented
-TOKEN_CODES = {190}  # invalid or expired access token
 CREDENTIALS_HELP = (
     f"check {TOKEN_SETTING}: a long-lived Threads user token with threads_basic and threads_content_publish "
     "(docs/operations.md, Threads)"
 )
 
 
-@dataclass(frozen=True)
-class TokenStatus:
-    """What `check` says of the token: when it expires, and whether pierrot can renew it."""
-
-    expires_at: int | None  # unix time; None when Meta did not say
-    renewable: bool
-    note: str  # one line for people
-
-
-class ThreadsPublisher(HttpPublisher):
+class ThreadsPublisher(GraphPublisher):
     """One Threads profile, with a long-lived user access token."""
 
     url_setting = URL_SETTING
@@ -96,17 +77,13 @@ class ThreadsPublisher(HttpPublisher):
         if not access_token:
             raise ConfigError(f"{TOKEN_SETTING} is not set")
         self.rules = RULES
-        super().__init__(
-            url=api_url, timeout=timeout, secrets=[access_token], user_agent=USER_AGENT, session=session, clock=clock
-        )
-        self._token = access_token
+        super().__init__(access_token=access_token, keep_secret=keep_secret, url=api_url, timeout=timeout,
+                         user_agent=USER_AGENT, session=session, clock=clock)
         self._image_host = image_host
-        self._keep_secret = keep_secret
         self._sleep = sleep
         self._prepared = False
         self._user: dict[str, str] | None = None
         self._hosted: dict[str, HostedImage] = {}  # container id -> its hosted image, released once settled
-        self.notes: list[str] = []  # what this run did with the token, for the run's report
 
     # ---- once per run ----------------------------------------------------------------------------------------
 
@@ -142,20 +119,6 @@ class ThreadsPublisher(HttpPublisher):
             raise PublishError("Threads accepted the token but did not say which profile it is")
         return f"@{username} ({self.token_status().note})"
 
-    def token_status(self) -> TokenStatus:
-        """When the token expires and whether pierrot can renew it (for `check`)."""
-        expires, _ = self._token_times()
-        keeper = self._keep_secret is not None
-        if expires is None:
-            return TokenStatus(None, keeper, "Threads did not say when the token expires")
-        when = dt.datetime.fromtimestamp(expires, dt.UTC).date().isoformat()
-        days = math.floor((expires - self._clock()) / 86400)
-        if not keeper:
-            return TokenStatus(expires, False, f"token expires {when}, in {days} days; WARNING: pierrot cannot "
-                               "renew it here (nowhere to keep a renewed token): renew it by hand before then")
-        return TokenStatus(expires, True, f"token expires {when}, in {days} days; renewed automatically when "
-                           f"fewer than {REFRESH_BEFORE // 86400} are left")
-
     # ---- nothing public yet: any failure is a plain PublishError ---------------------------------------------
 
     def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
@@ -176,7 +139,7 @@ class ThreadsPublisher(HttpPublisher):
             if alt_text:
                 form["alt_text"] = cut_alt_text(alt_text, rules.alt_limit)
             doc = json_of(self._call("upload the image to a new container", "POST", "/me/threads", data=form))
-            container = _field(doc, "id")
+            container = field_of(doc, "id")
             if container is None:
                 raise PublishError("Threads accepted the container but its answer has no id")
             self._wait_until_finished(container)
@@ -218,7 +181,7 @@ class ThreadsPublisher(HttpPublisher):
         except requests.RequestException as exc:
             raise self._post_lost(exc) from exc
         if response.status_code == 200:
-            post_id = _field(json_of(response), "id")
+            post_id = field_of(json_of(response), "id")
             if post_id is None:
                 raise PostOutcomeUnknown("Threads answered the publish request without the post's id")
             self._release_container(container)
@@ -281,7 +244,7 @@ class ThreadsPublisher(HttpPublisher):
             made = parse_iso(str(item.get("timestamp") or ""))
             if since is not None and made is not None and made.timestamp() < since:
                 continue
-            post_id, url = _field(item, "id"), _field(item, "permalink")
+            post_id, url = field_of(item, "id"), field_of(item, "permalink")
             if post_id:
                 return Post(post_id, url or self._profile_url())
         return None
@@ -293,7 +256,7 @@ class ThreadsPublisher(HttpPublisher):
         except PublishError as exc:
             log.warning("Threads: published post %s but could not read its link: %s", post_id, exc)
             return self._profile_url()
-        return _field(doc, "permalink") or self._profile_url()
+        return field_of(doc, "permalink") or self._profile_url()
 
     def _profile_url(self) -> str:
         username = (self._user or {}).get("username")
@@ -304,7 +267,7 @@ class ThreadsPublisher(HttpPublisher):
     def _container_status(self, container: str) -> tuple[str | None, str | None]:
         doc = json_of(self._call("read the container's status", "GET", f"/{quote(container, safe='')}",
                                params={"fields": "id,status,error_message"}))
-        status, error = _field(doc, "status"), _field(doc, "error_message")
+        status, error = field_of(doc, "status"), field_of(doc, "error_message")
         return status, (excerpt(error) if error else None)
 
     def _release_container(self, container: str) -> None:
@@ -325,58 +288,11 @@ class ThreadsPublisher(HttpPublisher):
     def _me(self) -> dict[str, str]:
         if self._user is None:
             doc = json_of(self._call("read the profile", "GET", "/me", params={"fields": "id,username"}))
-            user_id, username = _field(doc, "id"), _field(doc, "username")
+            user_id, username = field_of(doc, "id"), field_of(doc, "username")
             if user_id is None:
                 raise PublishError("Threads accepted the token but did not say which profile it is")
             self._user = {"id": user_id, **({"username": username} if username else {})}
         return self._user
-
-    def _token_times(self) -> tuple[int | None, int | None]:
-        """When the token expires and was issued (debug_token); (None, None) when Meta does not say."""
-        try:
-            doc = json_of(self._call("read the token's expiry", "GET", "/debug_token",
-                                   params={"input_token": self._token}))
-        except PublishError as exc:  # the calls that need the token say whether it works; this one only informs
-            log.debug("Threads debug_token failed: %s", exc)
-            return None, None
-        data = doc.get("data") if isinstance(doc, dict) else None
-        data = data if isinstance(data, dict) else {}
-        return _whole(data.get("expires_at")), _whole(data.get("issued_at"))
-
-    def _renew_if_due(self) -> None:
-        """Refresh the token when fewer than 30 days are left, and keep the new one where pierrot keeps secrets."""
-        expires, issued = self._token_times()
-        now = self._clock()
-        if expires is None or expires - now >= REFRESH_BEFORE:
-            return
-        if issued is not None and now - issued < REFRESH_AFTER_AGE:
-            return
-        if self._keep_secret is None:
-            log.warning("Threads: the token expires in %d days and pierrot has nowhere to keep a renewed one: "
-                        "renew it by hand (docs/operations.md, Threads)", max(0, (expires - now) // 86400))
-            return
-        try:
-            response = self._send("GET", "/refresh_access_token", versioned=False,
-                                  params={"grant_type": "th_refresh_token", "access_token": self._token})
-        except requests.RequestException as exc:
-            log.warning("Threads: could not renew the token: %s", self._scrub(self._reason(exc)))
-            return
-        doc = json_of(response)
-        new = _field(doc, "access_token") if response.status_code == 200 else None
-        if new is None:
-            log.warning("Threads: could not renew the token: %s", self._scrub(self._refusal("renew the token",
-                                                                                              response)))
-            return
-        REDACT.add([new])  # never shown in a log line from here on, whatever logs it
-        try:
-            self._keep_secret(TOKEN_ATTR, new)
-        except Exception as exc:  # the old token still works: keep using it, and say why
-            log.warning("Threads: renewed the token but could not keep it (%s); still using the old one",
-                        scrub(str(exc), [new, self._token]))
-            return
-        self._secrets.append(new)  # the old token stays scrubbed too
-        self._token = new
-        self.notes.append("Threads: the access token was renewed for 60 days and kept")
 
     def _check_quota(self) -> None:
         """PostRefused-like PublishError when today's 250 posts are used up: nothing would be published."""
@@ -390,74 +306,15 @@ class ThreadsPublisher(HttpPublisher):
             return
         items = doc.get("data") if isinstance(doc, dict) else None
         first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
-        used = _whole(first.get("quota_usage"))
+        used = whole(first.get("quota_usage"))
         config = first.get("config")
         config = config if isinstance(config, dict) else {}
-        total = _whole(config.get("quota_total")) or POSTS_PER_DAY
+        total = whole(config.get("quota_total")) or POSTS_PER_DAY
         if used is not None and used >= total:
             raise PublishError(f"Threads' limit of {total} API posts in 24 hours is used up ({used}); the oldest "
                                "of them frees a place 24 hours after it was made: try again later")
 
-    # ---- what the Graph API says ---------------------------------------------------------------------------
-
-    def _send(self, method: str, route: str, *, versioned: bool = True, **kwargs: Any) -> requests.Response:
-        """A versioned call carries the token; the refresh call (not versioned) carries it in its query."""
-        headers = {"Authorization": f"Bearer {self._token}"} if versioned else {}
-        return super()._send(method, f"/{VERSION}{route}" if versioned else route, headers=headers, **kwargs)
-
-    def _status(self, response: requests.Response) -> int:
-        code, subcode = _graph_codes(response)
-        if code in TOKEN_CODES:
-            return 401
-        if code in RATE_LIMIT_CODES or subcode in PUBLISH_LIMIT_SUBCODES:
-            return 429
-        return response.status_code
-
-    def _server_says(self, response: requests.Response) -> str:
-        error = _graph_error(response)
-        code, subcode = _graph_codes(response)
-        message = str(error.get("error_user_msg") or error.get("message") or "")
-        return message + (f" (code {code}" + (f"/{subcode}" if subcode else "") + ")" if code is not None else "")
-
-    def _reset_time(self, response: requests.Response) -> int | None:
-        """Retry-After, or the usage header's minutes to regain access, as unix time."""
-        usage = response.headers.get("X-Business-Use-Case-Usage") or response.headers.get("X-App-Usage") or ""
-        minutes = re.search(r'"estimated_time_to_regain_access"\s*:\s*(\d+)', usage)
-        if minutes and not response.headers.get("Retry-After"):
-            return math.ceil(self._clock()) + 60 * int(minutes.group(1))
-        return reset_time({"Retry-After": response.headers.get("Retry-After", "")}, self._clock())
-
-
 # ---- reading answers ------------------------------------------------------------------------------------------
-
-
-def _field(doc: Any, name: str) -> str | None:
-    value = doc.get(name) if isinstance(doc, dict) else None
-    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        return None
-    return str(value)
-
-
-def _whole(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def _graph_error(response: requests.Response) -> dict[str, Any]:
-    doc = json_of(response)
-    error = doc.get("error") if isinstance(doc, dict) else None
-    return error if isinstance(error, dict) else {}
-
-
-def _graph_codes(response: requests.Response) -> tuple[int | None, int | None]:
-    """The Graph API error's code and subcode."""
-    error = _graph_error(response)
-    return _whole(error.get("code")), _whole(error.get("error_subcode"))
 
 
 def _plain(text: str) -> str:
