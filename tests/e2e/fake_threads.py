@@ -17,6 +17,7 @@ fake uses Instagram's content-publishing ones (code 9 / subcode 2207042 for the 
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import threading
 import time
@@ -40,10 +41,13 @@ IMAGE_BYTES = 8 * 1024 * 1024
 @dataclass(frozen=True)
 class ThreadsFault:
     """``unavailable`` (503, nothing done), ``accept_then_unavailable`` (done, then 503: the answer is lost),
-    ``accept_then_hang`` (done, then nothing for ``seconds``), ``rate_limited`` (HTTP 400, code 4, Retry-After)."""
+    ``accept_then_hang`` (done, then nothing for ``seconds``), ``hang`` (nothing for ``seconds``, then 503 with
+    nothing done: a run killed meanwhile never had its request acted on), ``refused`` (HTTP 400, code 100, nothing
+    done), ``rate_limited`` (HTTP 400, code 4, Retry-After: 600 s, or until ``reset`` when given)."""
 
     kind: str
     seconds: float = 0.0
+    reset: int | None = None
 
 
 @dataclass
@@ -176,8 +180,14 @@ class ThreadsFake:
             call.fault = fault
             if fault is not None and fault.kind == "unavailable":
                 return _error("An unexpected error has occurred. Please retry your request later.", 2, status=503)
+            if fault is not None and fault.kind == "hang":
+                _wait(self._stop, fault.seconds)
+                return _error("An unexpected error has occurred. Please retry your request later.", 2, status=503)
+            if fault is not None and fault.kind == "refused":
+                return _error("Invalid parameter", 100, status=400)
             if fault is not None and fault.kind == "rate_limited":
-                return _error("Application request limit reached", 4, status=400, headers={"Retry-After": "600"})
+                retry = 600 if fault.reset is None else fault.reset - math.ceil(time.time())
+                return _error("Application request limit reached", 4, status=400, headers={"Retry-After": str(retry)})
             answer: Response = handler(request, token, *found.groups())
             if fault is not None and fault.kind == "accept_then_unavailable":
                 return _error("An unexpected error has occurred.", 2, status=503)

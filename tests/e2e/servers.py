@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     # Imported when the servers start: those modules import this one.
     from tests.e2e.fake_bluesky import BlueskyFake
     from tests.e2e.fake_mastodon import MastodonFake
+    from tests.e2e.fake_threads import ThreadsFake
 
 HOST = "127.0.0.1"
 MIB = 1024 * 1024
@@ -979,6 +980,7 @@ class Secrets:
     # Never given to pierrot: the fake answers AuthFactorTokenRequired to it, as a real account with 2FA does.
     bluesky_account_password: str = "E2eBlueskyAccountPassword4Hq8Zr"
     mastodon_access_token: str = "E2eMastodonToken-Zm9vYmFyYmF6cXV4-Vw3Rt7Yp1"
+    threads_access_token: str = "THQE2eThreadsToken-Qm9vYmFy-Lk3Jh5Gf7"
 
     def values(self) -> list[str]:
         """The secret values (an AWS access key id is an identifier, which AWS itself logs)."""
@@ -987,7 +989,8 @@ class Secrets:
 
 @dataclass
 class FakeServers:
-    """The fakes (Flickr, its images, X, S3, Bluesky, Mastodon), started on 127.0.0.1; ``stop()`` shuts them down."""
+    """The fakes (Flickr, its images, X, S3, Bluesky, Mastodon, Threads), started on 127.0.0.1; ``stop()`` shuts
+    them down."""
 
     secrets: Secrets = field(default_factory=Secrets)
     flickr: FlickrFake = field(init=False)
@@ -996,12 +999,14 @@ class FakeServers:
     s3: S3Fake = field(init=False)
     bluesky: BlueskyFake = field(init=False)
     mastodon: MastodonFake = field(init=False)
+    threads_fake: ThreadsFake = field(init=False)  # ``threads`` names the server threads
     taps: dict[str, UploadTap] = field(init=False, default_factory=dict)  # by network: the images it received
     threads: list[ServerThread] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         from tests.e2e.fake_bluesky import BlueskyFake
         from tests.e2e.fake_mastodon import MastodonFake
+        from tests.e2e.fake_threads import ThreadsFake
 
         s = self.secrets
         self.images = ImageHost()
@@ -1012,6 +1017,7 @@ class FakeServers:
         self.s3 = S3Fake()
         self.bluesky = BlueskyFake(app_password=s.bluesky_app_password, account_password=s.bluesky_account_password)
         self.mastodon = MastodonFake(s.mastodon_access_token)
+        self.threads_fake = ThreadsFake(s.threads_access_token)
         self.taps = {
             "x": UploadTap(self.x, "/2/media/upload", "media"),
             "bluesky": UploadTap(self.bluesky, "/xrpc/com.atproto.repo.uploadBlob"),
@@ -1024,6 +1030,8 @@ class FakeServers:
         self.s3_url = self._serve(self.s3, threaded=False, handler=_moto_handler()).url
         self.bluesky_url = self._serve(self.taps["bluesky"]).url
         self.mastodon_url = self._serve(self.taps["mastodon"]).url
+        # Threaded, as all but S3: the fake fetches the image (from the image host or S3) while it answers pierrot.
+        self.threads_url = self._serve(self.threads_fake).url
 
     def _dimensions(self, photo_id: str, label: str) -> tuple[int, int] | None:
         photo = next((p for p in self.flickr.photos if p.id == photo_id), None)
@@ -1040,11 +1048,12 @@ class FakeServers:
         return list(self.taps[network].images)
 
     def reset(self) -> None:
-        for fake in (self.flickr, self.images, self.x, self.s3, self.bluesky, self.mastodon, *self.taps.values()):
+        for fake in (self.flickr, self.images, self.x, self.s3, self.bluesky, self.mastodon, self.threads_fake,
+                     *self.taps.values()):
             fake.reset()
 
     def stop(self) -> None:
-        for fake in (self.flickr, self.images, self.x, self.bluesky, self.mastodon):
+        for fake in (self.flickr, self.images, self.x, self.bluesky, self.mastodon, self.threads_fake):
             fake._stop.set()
         for thread in self.threads:
             thread.stop()
@@ -1071,6 +1080,8 @@ class FakeServers:
             "PIERROT_BLUESKY_SERVICE": self.bluesky_url,
             "PIERROT_MASTODON_URL": self.mastodon_url,
             "PIERROT_MASTODON_ACCESS_TOKEN": s.mastodon_access_token,
+            "PIERROT_THREADS_ACCESS_TOKEN": s.threads_access_token,
+            "PIERROT_THREADS_API_URL": self.threads_url,
             "AWS_ENDPOINT_URL": self.s3_url,
             "AWS_ACCESS_KEY_ID": s.aws_access_key_id,
             "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key,

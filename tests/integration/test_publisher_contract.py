@@ -16,14 +16,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from werkzeug.wrappers import Request, Response
 
 from pierrot.adapters.networks.bluesky import BlueskyPublisher
 from pierrot.adapters.networks.mastodon import MastodonPublisher
+from pierrot.adapters.networks.threads import ThreadsPublisher
 from pierrot.adapters.networks.x import XPublisher
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
-from pierrot.ports import Attempt, FetchedImage, Post, Publisher
+from pierrot.ports import Attempt, FetchedImage, HostedImage, ImageHost, Post, Publisher
 from tests.e2e.fake_bluesky import BlueskyFake, BlueskyFault
 from tests.e2e.fake_mastodon import MastodonFake, MastodonFault
+from tests.e2e.fake_threads import ThreadsFake, ThreadsFault
 from tests.e2e.servers import ServerThread, XFake, XFault, jpeg
 
 TIMEOUT = 1.0  # a lost answer is given up after this (each call's deadline is twice it): generous on a busy machine
@@ -51,6 +54,9 @@ class Driver(abc.ABC):
     settles: ClassVar[bool] = True
     # How long before settling the interrupted attempt started (Mastodon's key settles only within its hour).
     settle_after: ClassVar[float] = 0.0
+    # Whether an upload never posted is kept, ready to post as it is (Threads' container): settling it then says
+    # "post this same one" (staged), not "never posted".
+    stages: ClassVar[bool] = False
 
     fake: Any
     url: str
@@ -210,11 +216,85 @@ class PixelfedDriver(MastodonDriver):
         super().__init__(pixelfed=True)
 
 
+class _ServedImages(ImageHost):
+    """The image host a network that fetches the image needs, served over loopback next to the fake's API: the
+    bytes at <url>/images/<n>.jpg, taken down when released."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.files: dict[str, bytes] = {}
+
+    def host(self, image: FetchedImage) -> HostedImage:
+        key = f"{len(self.files)}.jpg"
+        self.files[key] = image.path.read_bytes()
+        return HostedImage(f"{self.url}/images/{key}", key=key)
+
+    def release(self, hosted: HostedImage) -> None:
+        self.files.pop(hosted.key or "", None)
+
+    def sweep(self, older_than: float) -> int:
+        return 0
+
+    def serve(self, api: Any) -> Any:
+        """A WSGI app: /images/... from here, everything else from ``api``."""
+
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            path = Request(environ).path
+            if not path.startswith("/images/"):
+                return api(environ, start_response)
+            data = self.files.get(path.removeprefix("/images/"))
+            answer = Response(data, mimetype="image/jpeg") if data is not None else Response("gone", status=404)
+            return answer(environ, start_response)
+
+        return app
+
+
+class ThreadsDriver(Driver):
+    name = "threads"
+    credentials_setting = "PIERROT_THREADS_ACCESS_TOKEN"
+    stages = True  # a FINISHED container is published as it is by the next run
+
+    def __init__(self) -> None:
+        self.fake = ThreadsFake("ct-threads-token-0001")
+        self.images = _ServedImages()
+
+    def serve(self) -> ServerThread:
+        thread = ServerThread(self.images.serve(self.fake))  # threaded: the fake fetches the image from itself
+        self.url = self.images.url = thread.url
+        return thread
+
+    def publisher(self, *, credentials_ok: bool = True) -> Publisher:
+        token = self.fake.access_token if credentials_ok else "ct-wrong-threads-token"
+        return ThreadsPublisher(access_token=token, api_url=self.url, image_host=self.images, timeout=TIMEOUT,
+                                sleep=lambda seconds: None)
+
+    def posts(self) -> int:
+        return len(self.fake.threads)
+
+    def refuse_upload(self) -> None:
+        self.fake.inject(ThreadsFault("refused"), path="/v1.0/me/threads")
+
+    def refuse_post(self) -> None:
+        self.fake.inject(ThreadsFault("refused"))
+
+    def lose_answer(self, after: str) -> None:
+        kind = "accept_then_unavailable" if after == "5xx" else "accept_then_hang"
+        self.fake.inject(ThreadsFault(kind, seconds=HANG))
+
+    def rate_limit(self, reset: int) -> None:
+        self.fake.inject(ThreadsFault("rate_limited", reset=reset))
+
+    def break_settle(self) -> None:
+        [container] = self.fake.containers
+        self.fake.inject(ThreadsFault("unavailable"), path=f"/v1.0/{container}")
+
+
 DRIVERS: dict[str, type[Driver]] = {
     "x": XDriver,
     "bluesky": BlueskyDriver,
     "mastodon": MastodonDriver,
     "pixelfed": PixelfedDriver,
+    "threads": ThreadsDriver,
 }
 
 
@@ -371,7 +451,10 @@ def test_settling_a_post_that_was_never_made_says_so(network: Driver, image: Fet
 
     settled = network.publisher().settle(attempt, TEXT, now_iso(network.settle_after))
 
-    assert settled.posted is (False if network.settles else None)
+    if network.stages:
+        assert (settled.posted, settled.staged) == (None, media_id)  # not posted: post that same upload
+    else:
+        assert settled.posted is (False if network.settles else None)
     assert network.posts() == 0
 
 

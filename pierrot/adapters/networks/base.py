@@ -133,8 +133,8 @@ class HttpPublisher(Publisher):
         if response.status_code in ok:
             return response
         message = self._refusal(action, response)
-        if response.status_code in (401, 403):
-            raise CredentialsRefused(message, response.status_code)
+        if self._status(response) in (401, 403):
+            raise CredentialsRefused(message, self._status(response))
         raise PublishError(message)
 
     def _call_failed(self, action: str, exc: requests.RequestException) -> PublishError:
@@ -154,21 +154,24 @@ class HttpPublisher(Publisher):
     def _post_refused(self, response: requests.Response) -> PublishError:
         """A post answered with an error the network's own duplicates were not: a 4xx refused it before acting
         (PostRefused, with the reset of a 429); anything else may have been acted on (PostOutcomeUnknown)."""
-        status = response.status_code
+        status = self._status(response)
         if 400 <= status < 500:
             reset = self._reset_time(response) if status == 429 else None
             return PostRefused(self._refusal("post", response), status=status, reset_time=reset)
         return PostOutcomeUnknown(
-            self._scrub(f"{self.display} answered the post request with HTTP {status}{self._detail(response)}")
+            self._scrub(
+                f"{self.display} answered the post request with HTTP {response.status_code}{self._detail(response)}"
+            )
         )
 
     # ---- texts ------------------------------------------------------------------------------------------------
 
     def _refusal(self, action: str, response: requests.Response) -> str:
         """One line for an error answer: what was refused, the status and the server's own words, what to do."""
-        display, status, said = self.display, response.status_code, self._detail(response)
+        display, status, said = self.display, self._status(response), self._detail(response)
+        http = response.status_code
         if status == 401:
-            text = f"{display} rejected the {self.credentials} (HTTP 401{said}): {self.credentials_help}"
+            text = f"{display} rejected the {self.credentials} (HTTP {http}{said}): {self.credentials_help}"
         elif status == 403:
             help_ = self.forbidden_help or self.credentials_help
             text = f"{display} refused to {action} (HTTP 403 Forbidden{said}): {help_}"
@@ -178,7 +181,7 @@ class HttpPublisher(Publisher):
             text = f"{display} refused to {action}: too large for the server (HTTP 413{said})"
         elif status == 429:
             text = (
-                f"{display} refused to {action}: rate limit reached (HTTP 429{said}); "
+                f"{display} refused to {action}: rate limit reached (HTTP {http}{said}); "
                 f"{self._resets(self._reset_time(response))}"
             )
         elif status >= 500:
@@ -186,6 +189,10 @@ class HttpPublisher(Publisher):
         else:
             text = f"{display} refused to {action} (HTTP {status}{said})"
         return self._scrub(text)
+
+    def _status(self, response: requests.Response) -> int:
+        """The HTTP status an error answer means: its own, unless the network says 401 or 429 in its body."""
+        return response.status_code
 
     def _detail(self, response: requests.Response) -> str:
         """``: `` and the server's error text on one printable line, scrubbed then cut; empty if it said nothing."""

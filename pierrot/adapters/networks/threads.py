@@ -4,139 +4,63 @@ Threads fetches the image itself from a public URL, so the image is first hosted
 pierrot has checked for location. The container holds the whole post (image, text, alt text); its id is the
 "media id" the publish log keeps before anything is public. Publishing a container is exactly-once on Meta's side:
 a container publishes at most once, and its status (``PUBLISHED``, ``FINISHED``, ``EXPIRED``, ``ERROR``) tells an
-interrupted post's fate.
-
-The plumbing a shared HTTP publisher base would hold is in ``_call``, ``_send``, ``_refusal`` and ``_scrub``.
+interrupted post's fate. How the Graph API speaks, and the token it renews, are in ``threads_graph.py``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import math
 import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-import regex  # type: ignore[import-untyped,unused-ignore]
 import requests
 
 from pierrot import __version__
-from pierrot.adapters.http import (
-    ApiSession,
-    RedirectRefused,
-    describe_failure,
-    post_failure,
-    require_safe_url,
-)
 from pierrot.adapters.networks import Context, Network, PostRef, template_specs
+from pierrot.adapters.networks.base import CredentialsRefused, json_of
+from pierrot.adapters.networks.threads_graph import TOKEN_ATTR, TOKEN_SETTING, GraphPublisher, field_of, whole
+from pierrot.adapters.networks.threads_graph import TokenStatus as TokenStatus
+
+# Re-exported: the rules are the network's, whatever module holds their counting.
+from pierrot.adapters.networks.threads_rules import IMAGE_TYPES
+from pierrot.adapters.networks.threads_rules import RULES as RULES
+from pierrot.adapters.networks.threads_rules import cut_alt_text as cut_alt_text
+from pierrot.adapters.networks.threads_rules import threads_length as threads_length
 from pierrot.domain import parse_iso
 from pierrot.errors import ConfigError, DuplicatePost, ImageError, PostOutcomeUnknown, PostRefused, PublishError
-from pierrot.logs import REDACT, excerpt, scrub
-from pierrot.ports import (
-    Attempt,
-    FetchedImage,
-    HostedImage,
-    ImageHost,
-    NetworkRules,
-    Post,
-    Publisher,
-    Settled,
-)
+from pierrot.logs import excerpt
+from pierrot.ports import Attempt, FetchedImage, HostedImage, ImageHost, NetworkRules, Post, Settled
 from pierrot.specs import Spec
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"pierrot/{__version__} (+https://github.com/pierrot-photo/pierrot)"
-TOKEN_SETTING = "PIERROT_THREADS_ACCESS_TOKEN"
 URL_SETTING = "PIERROT_THREADS_API_URL"
-TOKEN_ATTR = "threads_access_token"
 DEFAULT_API_URL = "https://graph.threads.net"
-VERSION = "v1.0"
-
-TEXT_LIMIT = 500
-ALT_LIMIT = 1000
-IMAGE_BYTES = 8_000_000  # "8 MB": the decimal reading, the safer one
-IMAGE_TYPES = ("image/jpeg", "image/png")
-# Threads scales anything wider than 1440 px down to 1440: a size beyond 2048 is bandwidth spent for nothing.
-IMAGE_EDGE = 2048
 POSTS_PER_DAY = 250  # API-published posts per profile in a moving 24 h
 
 CONTAINER_WAIT = 60.0  # the longest wait for a container to be FINISHED (Meta: "about 30 s")
 POLL_FIRST = 2.0
 POLL_MAX = 10.0
-# Long-lived tokens last 60 days; refreshed when fewer than this are left (and the token is a day old).
-REFRESH_BEFORE = 30 * 86400
-REFRESH_AFTER_AGE = 86400
 HOSTED_LEFTOVERS = 86400  # images hosted longer ago than this belong to runs that died: take them down
 RECENT_THREADS = 25  # the account's latest posts read to find the post of a container published elsewhere
 CLOCK_SKEW = 300
-RATE_LIMIT_CODES = {4, 17, 32, 613}  # Graph API: app, user, page and custom rate limits
-PUBLISH_LIMIT_SUBCODES = {2207042}  # Instagram's "maximum number of posts"; Meta's Threads code is not documented
-TOKEN_CODES = {190}  # invalid or expired access token
 CREDENTIALS_HELP = (
     f"check {TOKEN_SETTING}: a long-lived Threads user token with threads_basic and threads_content_publish "
     "(docs/operations.md, Threads)"
 )
 
-# ---- how Threads counts a text ------------------------------------------------------------------------------
-# "Text posts are limited to 500 characters. Emojis are counted as the number of UTF-8 bytes." An emoji here is
-# anything pictographic and the pieces that build emoji sequences (modifiers, flags, ZWJ, variation selector 16,
-# keycap, tags): each counts its UTF-8 bytes, everything else one per code point.
-_EMOJI_PART = regex.compile(
-    r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Regional_Indicator}\u200d\ufe0f\u20e3\U000e0020-\U000e007f]"
-)
 
-
-def threads_length(text: str) -> int:
-    """The length Threads counts against 500: code points, an emoji as its UTF-8 bytes."""
-    return len(text) + sum(len(m.group().encode()) - 1 for m in _EMOJI_PART.finditer(text))
-
-
-def cut_alt_text(text: str, limit: int = ALT_LIMIT) -> str:
-    """``text`` cut to at most ``limit`` code points, never inside a grapheme."""
-    if len(text) <= limit:
-        return text
-    kept = 0
-    for grapheme in regex.finditer(r"\X", text):
-        if grapheme.end() > limit:
-            break
-        kept = grapheme.end()
-    return text[:kept].rstrip()
-
-
-RULES = NetworkRules(
-    name="threads",
-    display="Threads",
-    text_limit=TEXT_LIMIT,
-    measure=threads_length,
-    unit="characters (an emoji counts its UTF-8 bytes)",
-    alt_limit=ALT_LIMIT,
-    max_image_bytes=IMAGE_BYTES,
-    max_image_edge=IMAGE_EDGE,
-    settles_unknown=True,
-)
-
-
-@dataclass(frozen=True)
-class TokenStatus:
-    """What `check` says of the token: when it expires, and whether pierrot can renew it."""
-
-    expires_at: int | None  # unix time; None when Meta did not say
-    renewable: bool
-    note: str  # one line for people
-
-
-class _CredentialsRefused(PublishError):
-    """The token is invalid, expired or lacks a permission: asking again cannot help."""
-
-
-class ThreadsPublisher(Publisher):
+class ThreadsPublisher(GraphPublisher):
     """One Threads profile, with a long-lived user access token."""
+
+    url_setting = URL_SETTING
+    credentials = "access token"
+    credentials_help = CREDENTIALS_HELP
 
     def __init__(
         self,
@@ -150,24 +74,16 @@ class ThreadsPublisher(Publisher):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        require_safe_url(api_url, URL_SETTING)
         if not access_token:
             raise ConfigError(f"{TOKEN_SETTING} is not set")
         self.rules = RULES
-        self._base = api_url.rstrip("/")
-        self._host_name = urlsplit(self._base).hostname or self._base
-        self._token = access_token
-        self._old_tokens: list[str] = []
+        super().__init__(access_token=access_token, keep_secret=keep_secret, url=api_url, timeout=timeout,
+                         user_agent=USER_AGENT, session=session, clock=clock)
         self._image_host = image_host
-        self._keep_secret = keep_secret
-        self._timeout = timeout
-        self._session = session or ApiSession(timeout, user_agent=USER_AGENT)
         self._sleep = sleep
-        self._clock = clock
         self._prepared = False
         self._user: dict[str, str] | None = None
         self._hosted: dict[str, HostedImage] = {}  # container id -> its hosted image, released once settled
-        self.notes: list[str] = []  # what this run did with the token, for the run's report
 
     # ---- once per run ----------------------------------------------------------------------------------------
 
@@ -203,20 +119,6 @@ class ThreadsPublisher(Publisher):
             raise PublishError("Threads accepted the token but did not say which profile it is")
         return f"@{username} ({self.token_status().note})"
 
-    def token_status(self) -> TokenStatus:
-        """When the token expires and whether pierrot can renew it (for `check`)."""
-        expires, _ = self._token_times()
-        keeper = self._keep_secret is not None
-        if expires is None:
-            return TokenStatus(None, keeper, "Threads did not say when the token expires")
-        when = dt.datetime.fromtimestamp(expires, dt.UTC).date().isoformat()
-        days = math.floor((expires - self._clock()) / 86400)
-        if not keeper:
-            return TokenStatus(expires, False, f"token expires {when}, in {days} days; WARNING: pierrot cannot "
-                               "renew it here (nowhere to keep a renewed token): renew it by hand before then")
-        return TokenStatus(expires, True, f"token expires {when}, in {days} days; renewed automatically when "
-                           f"fewer than {REFRESH_BEFORE // 86400} are left")
-
     # ---- nothing public yet: any failure is a plain PublishError ---------------------------------------------
 
     def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
@@ -236,8 +138,8 @@ class ThreadsPublisher(Publisher):
             form = {"media_type": "IMAGE", "image_url": hosted.url, "text": text}
             if alt_text:
                 form["alt_text"] = cut_alt_text(alt_text, rules.alt_limit)
-            doc = _json(self._call("create the post's container", "POST", "/me/threads", data=form))
-            container = _field(doc, "id")
+            doc = json_of(self._call("upload the image to a new container", "POST", "/me/threads", data=form))
+            container = field_of(doc, "id")
             if container is None:
                 raise PublishError("Threads accepted the container but its answer has no id")
             self._wait_until_finished(container)
@@ -277,19 +179,14 @@ class ThreadsPublisher(Publisher):
         try:
             response = self._send("POST", "/me/threads_publish", data={"creation_id": container})
         except requests.RequestException as exc:
-            redirected = self._scrub(self._redirected("publish", exc)) if isinstance(exc, RedirectRefused) else ""
-            raise post_failure(exc, "Threads", reason=self._scrub(self._reason(exc)), redirected=redirected) from exc
-        status = response.status_code
-        if status == 200:
-            post_id = _field(_json(response), "id")
+            raise self._post_lost(exc) from exc
+        if response.status_code == 200:
+            post_id = field_of(json_of(response), "id")
             if post_id is None:
                 raise PostOutcomeUnknown("Threads answered the publish request without the post's id")
             self._release_container(container)
             return Post(post_id, self._permalink(post_id))
-        if 400 <= status < 500:
-            code, subcode, _ = _graph_error(response)
-            if code in TOKEN_CODES or status in (401, 403):
-                raise PostRefused(self._scrub(self._refusal("publish", response)), status=status)
+        if 400 <= response.status_code < 500 and self._status(response) not in (401, 403):
             # The refusal may be Meta's answer to a container already published (an earlier attempt's): ask it.
             try:
                 state, _ = self._container_status(container)
@@ -299,11 +196,7 @@ class ThreadsPublisher(Publisher):
                 self._release_container(container)
                 raise DuplicatePost(f"Threads says container {container} is already published: an earlier "
                                     "attempt went through")
-            limited = status == 429 or code in RATE_LIMIT_CODES or subcode in PUBLISH_LIMIT_SUBCODES
-            reset = self._retry_at(response) if limited else None
-            raise PostRefused(self._scrub(self._refusal("publish", response)), status=429 if limited else status,
-                              reset_time=reset)
-        raise PostOutcomeUnknown(f"Threads answered HTTP {status} to the publish request")
+        raise self._post_refused(response)
 
     def settle(self, attempt: Attempt, text: str, started_at: str) -> Settled:
         """An interrupted post's fate, from its container: PUBLISHED, FINISHED (publish that same one), or gone."""
@@ -313,7 +206,7 @@ class ThreadsPublisher(Publisher):
         try:
             for container in attempt.media_ids:
                 states[container], _ = self._container_status(container)
-        except _CredentialsRefused:
+        except CredentialsRefused:
             raise
         except PublishError as exc:
             return Settled(posted=None, reason=f"Threads cannot tell: {exc}")
@@ -340,7 +233,7 @@ class ThreadsPublisher(Publisher):
         started = parse_iso(started_at)
         since = None if started is None else started.timestamp() - CLOCK_SKEW
         try:
-            doc = _json(self._call("read the profile's posts", "GET", "/me/threads",
+            doc = json_of(self._call("read the profile's posts", "GET", "/me/threads",
                                    params={"fields": "id,permalink,text,timestamp", "limit": str(RECENT_THREADS)}))
         except PublishError:
             return None
@@ -351,19 +244,19 @@ class ThreadsPublisher(Publisher):
             made = parse_iso(str(item.get("timestamp") or ""))
             if since is not None and made is not None and made.timestamp() < since:
                 continue
-            post_id, url = _field(item, "id"), _field(item, "permalink")
+            post_id, url = field_of(item, "id"), field_of(item, "permalink")
             if post_id:
                 return Post(post_id, url or self._profile_url())
         return None
 
     def _permalink(self, post_id: str) -> str:
         try:
-            doc = _json(self._call("read the post's link", "GET", f"/{quote(post_id, safe='')}",
+            doc = json_of(self._call("read the post's link", "GET", f"/{quote(post_id, safe='')}",
                                    params={"fields": "permalink"}))
         except PublishError as exc:
             log.warning("Threads: published post %s but could not read its link: %s", post_id, exc)
             return self._profile_url()
-        return _field(doc, "permalink") or self._profile_url()
+        return field_of(doc, "permalink") or self._profile_url()
 
     def _profile_url(self) -> str:
         username = (self._user or {}).get("username")
@@ -372,9 +265,9 @@ class ThreadsPublisher(Publisher):
     # ---- the container and the hosted image ----------------------------------------------------------------------
 
     def _container_status(self, container: str) -> tuple[str | None, str | None]:
-        doc = _json(self._call("read the container's status", "GET", f"/{quote(container, safe='')}",
+        doc = json_of(self._call("read the container's status", "GET", f"/{quote(container, safe='')}",
                                params={"fields": "id,status,error_message"}))
-        status, error = _field(doc, "status"), _field(doc, "error_message")
+        status, error = field_of(doc, "status"), field_of(doc, "error_message")
         return status, (excerpt(error) if error else None)
 
     def _release_container(self, container: str) -> None:
@@ -394,186 +287,38 @@ class ThreadsPublisher(Publisher):
 
     def _me(self) -> dict[str, str]:
         if self._user is None:
-            doc = _json(self._call("read the profile", "GET", "/me", params={"fields": "id,username"}))
-            user_id, username = _field(doc, "id"), _field(doc, "username")
+            doc = json_of(self._call("read the profile", "GET", "/me", params={"fields": "id,username"}))
+            user_id, username = field_of(doc, "id"), field_of(doc, "username")
             if user_id is None:
                 raise PublishError("Threads accepted the token but did not say which profile it is")
             self._user = {"id": user_id, **({"username": username} if username else {})}
         return self._user
 
-    def _token_times(self) -> tuple[int | None, int | None]:
-        """When the token expires and was issued (debug_token); (None, None) when Meta does not say."""
-        try:
-            doc = _json(self._call("read the token's expiry", "GET", "/debug_token",
-                                   params={"input_token": self._token}))
-        except PublishError as exc:  # the calls that need the token say whether it works; this one only informs
-            log.debug("Threads debug_token failed: %s", exc)
-            return None, None
-        data = doc.get("data") if isinstance(doc, dict) else None
-        data = data if isinstance(data, dict) else {}
-        return _whole(data.get("expires_at")), _whole(data.get("issued_at"))
-
-    def _renew_if_due(self) -> None:
-        """Refresh the token when fewer than 30 days are left, and keep the new one where pierrot keeps secrets."""
-        expires, issued = self._token_times()
-        now = self._clock()
-        if expires is None or expires - now >= REFRESH_BEFORE:
-            return
-        if issued is not None and now - issued < REFRESH_AFTER_AGE:
-            return
-        if self._keep_secret is None:
-            log.warning("Threads: the token expires in %d days and pierrot has nowhere to keep a renewed one: "
-                        "renew it by hand (docs/operations.md, Threads)", max(0, (expires - now) // 86400))
-            return
-        try:
-            response = self._send("GET", "/refresh_access_token", versioned=False,
-                                  params={"grant_type": "th_refresh_token", "access_token": self._token})
-        except requests.RequestException as exc:
-            log.warning("Threads: could not renew the token: %s", self._scrub(self._reason(exc)))
-            return
-        doc = _json(response)
-        new = _field(doc, "access_token") if response.status_code == 200 else None
-        if new is None:
-            log.warning("Threads: could not renew the token: %s", self._scrub(self._refusal("renew the token",
-                                                                                              response)))
-            return
-        REDACT.add([new])  # never shown in a log line from here on, whatever logs it
-        try:
-            self._keep_secret(TOKEN_ATTR, new)
-        except Exception as exc:  # the old token still works: keep using it, and say why
-            log.warning("Threads: renewed the token but could not keep it (%s); still using the old one",
-                        scrub(str(exc), [new, self._token]))
-            return
-        self._old_tokens.append(self._token)
-        self._token = new
-        self.notes.append("Threads: the access token was renewed for 60 days and kept")
-
     def _check_quota(self) -> None:
         """PostRefused-like PublishError when today's 250 posts are used up: nothing would be published."""
         try:
-            doc = _json(self._call("read the publishing quota", "GET", "/me/threads_publishing_limit",
+            doc = json_of(self._call("read the publishing quota", "GET", "/me/threads_publishing_limit",
                                    params={"fields": "quota_usage,config"}))
-        except _CredentialsRefused:
+        except CredentialsRefused:
             raise
         except PublishError as exc:
             log.debug("Threads quota unknown: %s", exc)
             return
         items = doc.get("data") if isinstance(doc, dict) else None
         first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
-        used = _whole(first.get("quota_usage"))
+        used = whole(first.get("quota_usage"))
         config = first.get("config")
         config = config if isinstance(config, dict) else {}
-        total = _whole(config.get("quota_total")) or POSTS_PER_DAY
+        total = whole(config.get("quota_total")) or POSTS_PER_DAY
         if used is not None and used >= total:
             raise PublishError(f"Threads' limit of {total} API posts in 24 hours is used up ({used}); the oldest "
                                "of them frees a place 24 hours after it was made: try again later")
 
-    # ---- HTTP plumbing (what a shared publisher base would hold) --------------------------------------------------
-
-    def _send(self, method: str, route: str, *, versioned: bool = True, **kwargs: Any) -> requests.Response:
-        url = f"{self._base}/{VERSION}{route}" if versioned else f"{self._base}{route}"
-        headers = {"Authorization": f"Bearer {self._token}"} if versioned else {}
-        return self._session.request(method, url, headers=headers, timeout=self._timeout, **kwargs)
-
-    def _call(self, action: str, method: str, route: str, **kwargs: Any) -> requests.Response:
-        """One API call that must answer 200; PublishError (one line, no secret) otherwise."""
-        try:
-            response = self._send(method, route, **kwargs)
-        except RedirectRefused as exc:
-            raise PublishError(self._scrub(self._redirected(action, exc))) from None
-        except requests.RequestException as exc:
-            raise PublishError(f"could not {action} on Threads: {self._scrub(self._reason(exc))}") from None
-        if response.status_code == 200:
-            return response
-        code, _, _ = _graph_error(response)
-        message = self._scrub(self._refusal(action, response))
-        if code in TOKEN_CODES or response.status_code == 401:
-            raise _CredentialsRefused(f"{message}; {CREDENTIALS_HELP}")
-        raise PublishError(message)
-
-    def _refusal(self, action: str, response: requests.Response) -> str:
-        status = response.status_code
-        code, subcode, message = _graph_error(response)
-        said = f": {message}" if message else ""
-        said += f" (code {code}" + (f"/{subcode}" if subcode else "") + ")" if code is not None else ""
-        if status == 429 or code in RATE_LIMIT_CODES or subcode in PUBLISH_LIMIT_SUBCODES:
-            return f"Threads refused to {action}: rate limit reached{said}; {_resets(self._retry_at(response))}"
-        if status >= 500:
-            return f"Threads failed the request to {action} (HTTP {status}{said}); try again later"
-        return f"Threads refused to {action} (HTTP {status}{said})"
-
-    def _retry_at(self, response: requests.Response) -> int | None:
-        """When a limited request may be tried again (Retry-After, or the usage header's minutes), as unix time."""
-        retry = response.headers.get("Retry-After", "").strip()
-        if retry.isdigit():
-            return math.ceil(self._clock()) + int(retry)
-        usage = response.headers.get("X-Business-Use-Case-Usage") or response.headers.get("X-App-Usage") or ""
-        minutes = re.search(r'"estimated_time_to_regain_access"\s*:\s*(\d+)', usage)
-        if minutes:
-            return math.ceil(self._clock()) + 60 * int(minutes.group(1))
-        return None
-
-    def _redirected(self, action: str, exc: RedirectRefused) -> str:
-        return (f"Threads answered the request to {action} with a redirect (HTTP {exc.status} to {exc.target}); "
-                f"pierrot never follows one on an API call: check {URL_SETTING}")
-
-    def _reason(self, exc: requests.RequestException) -> str:
-        return describe_failure(exc, self._host_name, self._timeout)
-
-    def _scrub(self, text: str) -> str:
-        return scrub(text, [self._token, *self._old_tokens])
-
-
 # ---- reading answers ------------------------------------------------------------------------------------------
-
-
-def _json(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _field(doc: Any, name: str) -> str | None:
-    value = doc.get(name) if isinstance(doc, dict) else None
-    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        return None
-    return str(value)
-
-
-def _whole(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
-
-
-def _graph_error(response: requests.Response) -> tuple[int | None, int | None, str]:
-    """The Graph API error's code, subcode and message (one printable line, scrubbed and cut)."""
-    doc = _json(response)
-    error = doc.get("error") if isinstance(doc, dict) else None
-    if not isinstance(error, dict):
-        return None, None, ""
-    message = error.get("error_user_msg") or error.get("message") or ""
-    text = excerpt(_UNPRINTABLE.sub(" ", str(message)).strip())
-    return _whole(error.get("code")), _whole(error.get("error_subcode")), text
 
 
 def _plain(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
-
-
-def _resets(reset_time: int | None) -> str:
-    if reset_time is None:
-        return "try again later"
-    when = dt.datetime.fromtimestamp(reset_time).astimezone().isoformat(timespec="seconds")
-    return f"try again after {when}"
 
 
 # ---- the network, as the registry reads it ----------------------------------------------------------------------
@@ -594,7 +339,7 @@ def read_post(value: str, settings: Mapping[str, Any]) -> PostRef:
                      "(https://www.threads.com/@user/post/...)")
 
 
-def build(settings: Mapping[str, Any], context: Context) -> Publisher:
+def build(settings: Mapping[str, Any], context: Context) -> ThreadsPublisher:
     """The publisher from the settings (``settings.values``)."""
     return ThreadsPublisher(
         access_token=str(settings.get(TOKEN_ATTR) or ""),
