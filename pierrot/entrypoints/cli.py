@@ -422,3 +422,21 @@ def resolve(app: App, photo_id: str, post: str | None, not_posted: bool, network
                             lease_seconds=app.settings.lease_seconds)
     app.say(f"photo {photo_id} is now {entry.status} on {network}" + (f" ({entry.post_url})" if entry.post_url
                                                                        else ""))
+
+
+@cli.command()
+@click.option("--yes", is_flag=True,
+              help="Ask nothing: every answer from its PIERROT_* variable (exit 2 naming a missing one).")
+@click.option("--networks", "networks_option", metavar="NAMES", help=f"The networks to set up: {', '.join(names())}.")
+@click.option("--systemd", is_flag=True, help="Write and enable systemd user timers instead of printing crontab lines.")
+@click.option("--no-check", is_flag=True, help="Do not run `pierrot check` afterwards.")
+@click.pass_context
+def init(ctx: click.Context, yes: bool, networks_option: str | None, systemd: bool, no_check: bool) -> None:
+    """Ask for each setting, verify it live, write the config file; then the schedule and a check."""
+    from pierrot.entrypoints import init as setup
+    from pierrot.entrypoints import schedule
+
+    path = setup.run(config_path=ctx.find_root().params["config_path"], yes=yes, networks_option=networks_option)
+    schedule.offer(systemd=systemd, config_path=path)
+    if not no_check:
+        ctx.invoke(check, skip=(), max_silence=None, **{f"no_{name}": False for name in names()})
