@@ -21,16 +21,19 @@ TRIES = 3  # at a terminal, a refused answer is asked again this many times in a
 
 
 class ClickAsker:
-    """Asks at the terminal; a PIERROT_* variable given at init, else the current value, is the default."""
+    """Asks at the terminal; the default is the answer given before (a refusal asks again), else a PIERROT_*
+    variable given at init, else the current value. A secret's answer is never a default."""
 
     interactive = True
 
     def __init__(self, given: Mapping[str, str]) -> None:
         self._given = given
+        self._answered: dict[str, str] = {}
 
     def text(self, setting: str, prompt: str, current: str | None = None) -> str:
-        default = self._given.get(setting) or current or None
-        return str(click.prompt(prompt, default=default)).strip()
+        default = self._answered.get(setting) or self._given.get(setting) or current or None
+        self._answered[setting] = str(click.prompt(prompt, default=default)).strip()
+        return self._answered[setting]
 
     def secret(self, setting: str, prompt: str, current: str | None = None) -> str:
         kept = self._given.get(setting) or current
@@ -41,8 +44,9 @@ class ClickAsker:
         return answer or kept
 
     def choice(self, setting: str, prompt: str, choices: tuple[str, ...], current: str) -> str:
-        default = self._given.get(setting) or current
-        return str(click.prompt(prompt, type=click.Choice(choices), default=default))
+        default = self._answered.get(setting) or self._given.get(setting) or current
+        self._answered[setting] = str(click.prompt(prompt, type=click.Choice(choices), default=default))
+        return self._answered[setting]
 
     def confirm(self, prompt: str, default: bool) -> bool:
         return click.confirm(prompt, default=default)
