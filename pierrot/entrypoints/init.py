@@ -92,9 +92,11 @@ def _verified(ask: Any, what: str, step: Callable[[], T]) -> T:
         try:
             return step()
         except PierrotError as exc:
+            # The adapters' lines mostly name their network already ("X refused the credentials ...").
+            line = str(exc) if str(exc).lower().startswith(what.lower()) else f"{what}: {exc}"
             if not ask.interactive:
-                raise ConfigError(f"{what} refused: {exc}") from None
-            click.echo(f"  {what} refused: {exc}", err=True)
+                raise ConfigError(line) from None
+            click.echo(f"  {line}", err=True)
             if attempt == TRIES:
                 raise ConfigError(f"{what} refused {TRIES} times; nothing was written") from None
     raise AssertionError
@@ -142,7 +144,7 @@ def _flickr(ask: Any, values: Mapping[str, Any], timeout: float) -> dict[str, An
         source = FlickrPhotoSource(key, secret, api_url=values["flickr_api_url"], timeout=timeout)
         nsid = source.resolve_user(user)
         total = source.summary(nsid).total
-        ask.echo(f"Flickr: user {user} ({nsid}) has {total} public photos")
+        ask.echo(f"Flickr: user {user}{'' if nsid == user else f' ({nsid})'} has {total} public photos")
         return {"flickr_api_key": key, "flickr_api_secret": secret, "flickr_user": user}
 
     return _verified(ask, "Flickr", step)

@@ -39,7 +39,8 @@ def crontab_lines(config_path: Path) -> str:
         f"17 4 * * * {pierrot} -q sync 2>&1 | tee -a {log}",
         f"47 4 * * 0 {pierrot} -q sync --full 2>&1 | tee -a {log}",
         f"0 9 * * 1 {pierrot} -q publish --jitter 45m 2>&1 | tee -a {log}",
-        f"0 12 * * * {pierrot} -q check --max-silence 8d 2>&1 | tee -a {log}",
+        "# After the first publish (until then it fails with `no post ever`): a daily check that says when posts stop.",
+        f"# 0 12 * * * {pierrot} -q check --max-silence 8d 2>&1 | tee -a {log}",
     ])
 
 

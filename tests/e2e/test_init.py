@@ -66,6 +66,9 @@ def test_init_at_a_terminal_then_check_passes_with_no_pierrot_variable(
     _answer(child, "X access token secret (hidden):", secrets.x_access_token_secret)
     child.expect_exact("X: credentials accepted")
     _answer(child, "Bluesky handle", pierrot.env["PIERROT_BLUESKY_HANDLE"])
+    _answer(child, "Bluesky app password (hidden):", secrets.bluesky_account_password)
+    child.expect_exact("holds the account password: create an app password")
+    _answer(child, "Bluesky handle", "")  # asked again, the handle given before as its default
     _answer(child, "Bluesky app password (hidden):", secrets.bluesky_app_password)
     child.expect_exact("Bluesky: credentials accepted")
     _answer(child, "Mastodon or Pixelfed instance", pierrot.env["PIERROT_MASTODON_URL"])
@@ -84,7 +87,7 @@ def test_init_at_a_terminal_then_check_passes_with_no_pierrot_variable(
     output = "".join(transcript)
 
     assert child.exitstatus == 0, output
-    for secret in [*secrets.values(), AUTHORIZATION_CODE, "WRONG-CODE"]:
+    for secret in [*secrets.values(), secrets.bluesky_account_password, AUTHORIZATION_CODE, "WRONG-CODE"]:
         assert secret not in output
     path = _config(pierrot)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -134,3 +134,34 @@ def test_interrupted_prompts_write_nothing(config: Path, monkeypatch: pytest.Mon
     result = init(input="\n".join(FLICKR.values()) + "\nx\n" + X["PIERROT_X_API_KEY"] + "\n")  # then EOF, like ^D
     assert result.exit_code == 1
     assert not config.exists()
+
+
+def test_systemd_writes_the_units_and_says_what_to_run_when_systemctl_fails(
+        config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from pierrot.entrypoints import schedule
+
+    def no_systemctl(*args: Any, **kwargs: Any) -> Any:
+        raise FileNotFoundError(2, "No such file or directory", "systemctl")
+
+    monkeypatch.setattr(subprocess, "run", no_systemctl)
+    refuse_x(monkeypatch)
+    result = init("--yes", "--systemd", env={**FLICKR, **X, "PIERROT_PUBLISH_NETWORKS": "x"})
+    assert result.exit_code == 0, result.output
+    units = config.parent.parent / "systemd" / "user"
+    service = (units / "pierrot-publish.service").read_text()
+    assert f"ExecStart={schedule.executable()} -q publish" in service
+    assert "RandomizedDelaySec=45m" in (units / "pierrot-publish.timer").read_text()
+    assert sorted(p.name for p in units.iterdir()) == ["pierrot-publish.service", "pierrot-publish.timer",
+                                                        "pierrot-sync.service", "pierrot-sync.timer"]
+    assert "warning: `systemctl --user daemon-reload` failed" in result.output
+    assert "systemctl --user enable --now pierrot-sync.timer pierrot-publish.timer" in result.output
+
+
+def test_the_crontab_lines_name_this_pierrot_and_a_config_given_elsewhere(tmp_path: Path) -> None:
+    from pierrot.entrypoints import schedule
+
+    lines = schedule.crontab_lines(tmp_path / "my config.toml")
+    assert f"{schedule.executable()} --config '{tmp_path}/my config.toml' -q sync" in lines
+    assert Path(schedule.executable()).is_absolute()
