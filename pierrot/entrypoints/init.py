@@ -176,12 +176,14 @@ def ask_required(network: Network, ask: Any, current: Mapping[str, Any], context
 
 
 def _network(network: Network, ask: Any, values: Mapping[str, Any], timeout: float) -> dict[str, Any]:
-    context = Context(timeout=timeout)
+    # A token the network renews while being verified is the one to save (as `publish` would keep it).
+    renewed: dict[str, str] = {}
+    context = Context(timeout=timeout, keep_secret=renewed.__setitem__)
 
     def step() -> dict[str, Any]:
         if network.setup is not None:
-            return network.setup(ask, values, context)
-        return ask_required(network, ask, values, context)
+            return network.setup(ask, values, context) | renewed
+        return ask_required(network, ask, values, context) | renewed
 
     return _verified(ask, network.display, step)
 
