@@ -131,3 +131,38 @@ def test_init_yes_without_a_value_is_exit_2_naming_it(pierrot: Pierrot, flickr: 
     assert done.returncode == 2
     assert missing in done.stderr
     assert not _config(pierrot).exists()
+
+
+def test_init_on_pixelfed_asks_for_read_write_and_keeps_a_token_already_there(
+        pierrot: Pierrot, flickr: FlickrFake, mastodon: MastodonFake) -> None:
+    flickr.populate(1)
+    mastodon.pixelfed = True
+    secrets = pierrot.servers.secrets
+
+    def run(keep: bool) -> str:
+        child, transcript = _spawn(pierrot, "--networks", "mastodon", "--no-check")
+        _answer(child, "Flickr API key (hidden", secrets.flickr_key)
+        _answer(child, "Flickr API secret (hidden", secrets.flickr_secret)
+        _answer(child, "Flickr user", flickr.nsid)
+        _answer(child, "Networks to post to", "")  # --networks gave the default
+        _answer(child, "Mastodon or Pixelfed instance", pierrot.env["PIERROT_MASTODON_URL"])
+        _answer(child, "Visibility of the posts", "unlisted")
+        if keep:
+            _answer(child, "Keep the current access token?", "y")
+        else:
+            child.expect_exact("authorize pierrot (read write)")
+            _answer(child, "The authorization code it shows (hidden):", AUTHORIZATION_CODE)
+        child.expect_exact("Mastodon: credentials accepted for @someone")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0, "".join(transcript)
+        return "".join(transcript)
+
+    run(keep=False)
+    token = tomllib.loads(_config(pierrot).read_text())["mastodon"]["access_token"]
+    second = run(keep=True)
+
+    assert [app["scopes"] for app in mastodon.apps.values()] == ["read write"]
+    assert tomllib.loads(_config(pierrot).read_text())["mastodon"] == {
+        "url": pierrot.env["PIERROT_MASTODON_URL"], "access_token": token, "visibility": "unlisted"}
+    assert "nothing changed" in second
