@@ -425,8 +425,7 @@ def resolve(app: App, photo_id: str, post: str | None, not_posted: bool, network
 
 
 @cli.command()
-@click.option("--yes", is_flag=True,
-              help="Ask nothing: every answer from its PIERROT_* variable (exit 2 naming a missing one).")
+@click.option("--yes", is_flag=True, help="Ask nothing: each answer from its PIERROT_* variable (exit 2 if missing).")
 @click.option("--networks", "networks_option", metavar="NAMES", help=f"The networks to set up: {', '.join(names())}.")
 @click.option("--systemd", is_flag=True, help="Write and enable systemd user timers instead of printing crontab lines.")
 @click.option("--no-check", is_flag=True, help="Do not run `pierrot check` afterwards.")

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from pierrot.adapters import networks
-from pierrot.adapters.networks import Context, Network
+from pierrot.adapters.networks import Asker, Context, Network
 from pierrot.config import SPECS, SPECS_BY_ATTR, default_config_path, load_settings
 from pierrot.config_values import check_api_url, convert
 from pierrot.entrypoints import config_file
@@ -86,7 +86,7 @@ class GivenAsker:
         click.echo(text)
 
 
-def _verified(ask: Any, what: str, step: Callable[[], T]) -> T:
+def _verified(ask: Asker, what: str, step: Callable[[], T]) -> T:
     """``step`` (which asks, then verifies live); at a terminal a refusal is said and asked again."""
     for attempt in range(1, TRIES + 1):
         try:
@@ -111,9 +111,10 @@ def _given(env: Mapping[str, str], networks_option: str | None) -> dict[str, str
 
 def _current(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
     """The settings as the config file alone gives them (no PIERROT_* variable), defaults elsewhere."""
+    if not path.exists():
+        return {s.attr: s.default for s in SPECS}
     quiet = {k: v for k, v in env.items() if not k.startswith("PIERROT_")}
-    return load_settings(env=quiet, config_path=path if path.exists() else None).values if path.exists() \
-        else {s.attr: s.default for s in SPECS}
+    return load_settings(env=quiet, config_path=path).values
 
 
 def _given_settings(given: Mapping[str, str]) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def _given_settings(given: Mapping[str, str]) -> dict[str, Any]:
     return saved
 
 
-def _flickr(ask: Any, values: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+def _flickr(ask: Asker, values: Mapping[str, Any], timeout: float) -> dict[str, Any]:
     from pierrot.adapters.flickr import FlickrPhotoSource
 
     def step() -> dict[str, Any]:
@@ -150,7 +151,7 @@ def _flickr(ask: Any, values: Mapping[str, Any], timeout: float) -> dict[str, An
     return _verified(ask, "Flickr", step)
 
 
-def _networks(ask: Any, values: Mapping[str, Any]) -> tuple[str, ...]:
+def _networks(ask: Asker, values: Mapping[str, Any]) -> tuple[str, ...]:
     spec = SPECS_BY_ATTR["networks"]
 
     def step() -> tuple[str, ...]:
@@ -162,7 +163,7 @@ def _networks(ask: Any, values: Mapping[str, Any]) -> tuple[str, ...]:
     return _verified(ask, "networks", step)
 
 
-def ask_required(network: Network, ask: Any, current: Mapping[str, Any], context: Context) -> dict[str, Any]:
+def ask_required(network: Network, ask: Asker, current: Mapping[str, Any], context: Context) -> dict[str, Any]:
     """The generic setup: each required setting, then the credentials verified by the publisher's `whoami`."""
     answers: dict[str, Any] = {}
     for attr in network.required:
@@ -175,7 +176,7 @@ def ask_required(network: Network, ask: Any, current: Mapping[str, Any], context
     return answers
 
 
-def _network(network: Network, ask: Any, values: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+def _network(network: Network, ask: Asker, values: Mapping[str, Any], timeout: float) -> dict[str, Any]:
     # A token the network renews while being verified is the one to save (as `publish` would keep it).
     renewed: dict[str, str] = {}
     context = Context(timeout=timeout, keep_secret=renewed.__setitem__)
@@ -200,16 +201,16 @@ def run(*, config_path: str | None, yes: bool, networks_option: str | None,
     env = os.environ if env is None else env
     path = Path(config_path or env.get("PIERROT_CONFIG") or default_config_path(env)).expanduser()
     given = _given(env, networks_option)
-    ask: Any = GivenAsker(given) if yes else ClickAsker(given)
+    ask: Asker = GivenAsker(given) if yes else ClickAsker(given)
     document = config_file.read(path)
     current = _current(path, env)
-    values = {**current, **{a: convert(SPECS_BY_ATTR[a], v, SPECS_BY_ATTR[a].env)
-                            for a, v in _given_settings(given).items()}}
+    answers: dict[str, Any] = _given_settings(given)
+    values = {**current, **{a: convert(SPECS_BY_ATTR[a], v, SPECS_BY_ATTR[a].env) for a, v in answers.items()}}
     timeout = float(values.get("timeout") or 30.0)
     click.echo(f"Settings go to {path}" + (" (kept where you change nothing)" if path.exists() else ""))
 
-    answers: dict[str, Any] = dict(_given_settings(given))
     answers |= _flickr(ask, values, timeout)
+    _redacting(answers)
     chosen = _networks(ask, values)
     answers["networks"] = list(chosen)
     for name in chosen:
