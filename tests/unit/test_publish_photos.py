@@ -115,6 +115,16 @@ def test_the_others_are_the_nearest_in_time_when_the_day_has_too_few_and_an_unda
     assert len(undated.media[0]) == 1
 
 
+def test_a_photo_dated_to_the_month_only_is_neither_given_nor_taken_as_a_companion() -> None:
+    items = [make_photo(1, date_taken="2024-06-09 12:00:00"), make_photo(2, date_taken="2024-06-09 13:00:00"),
+             make_photo(3, date_taken="2024-06-01 00:00:00", date_taken_granularity=4)]
+    store = make_store(items)
+    run(store, [NetworkPublisher(X)], photo_id=items[0].id, photos=4)
+    assert by_network(store)["x"][-1].also == (items[1].id,)
+    run(store, [NetworkPublisher(X)], photo_id=items[2].id, photos=4, now=at(86400))
+    assert by_network(store)["x"][-1].also == ()
+
+
 def test_the_dry_run_says_how_many_each_network_takes_and_each_images_alt_text() -> None:
     items = one_day()
     store = make_store(items)

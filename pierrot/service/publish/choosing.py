@@ -42,9 +42,9 @@ def _the_photo(options: PublishOptions, catalogue: StoredCatalogue, plog: Publis
 
 
 def _taken_at(photo: Photo) -> dt.datetime | None:
-    """When the photo was taken, to the second where Flickr says (the camera's local time), else None."""
+    """When the photo was taken, to the second (the camera's local time); None without an exact date."""
     day = photo.taken
-    if day is None:
+    if day is None or photo.date_taken_granularity:  # a month or a year only: no day to share, no time to compare
         return None
     try:
         return dt.datetime.fromisoformat(str(photo.date_taken)[:19])
