@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from pierrot import service
 from pierrot.adapters.networks.bluesky import RULES as BLUESKY
 from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
 from pierrot.adapters.networks.xtext import RULES as X
-from pierrot.domain import PUBLISHED, UNKNOWN, Filters, LogEntry, Photo, PublishLog
+from pierrot.domain import FAILED, PUBLISHED, UNKNOWN, Filters, LogEntry, Photo, PublishLog
+from pierrot.errors import AnotherRunActive
 from pierrot.ports import Settled
 from pierrot.service.publish.options import NetworkOptions
 from tests.fakes import (
@@ -211,3 +214,22 @@ def test_one_photo_a_post_is_todays_behaviour() -> None:
     report = run(store, [x], networks=[NetworkOptions(X)], photo_id=items[0].id)
     assert len(x.media[0]) == 1 and report.results[0].carried_lines() == []
     assert "also" not in store.doc("pierrot-wal.json")["entries"][0]
+
+
+def test_a_claim_refuses_when_another_run_logged_one_of_its_photos_meanwhile() -> None:
+    items = one_day()
+    store = make_store(items)
+    x = NetworkPublisher(X)
+    other = entry(items[5], "x", FAILED, run_id="other", also=(items[1].id,))
+
+    def meanwhile(*args: object, **kwargs: object) -> str:
+        # Another run, between this run's reading and its claim, logs a post that carried one of its photos.
+        if not store.doc("pierrot-wal.json"):
+            store.put("pierrot-wal.json", {"version": 1, "entries": [other]})
+        return "m-upload"
+
+    x.upload_media = meanwhile  # type: ignore[method-assign]
+
+    with pytest.raises(AnotherRunActive):
+        run(store, [x], photo_id=items[0].id, photos=4)
+    assert x.accepted == [] and len(log_of(store).entries) == 1
