@@ -205,6 +205,10 @@ def test_status_history_resolve_and_the_gallery_count_every_carried_photo() -> N
     settled = service.resolve(store, carried[1], posted="123", network="x", now=at(0))
     assert settled.photo_id == items[0].id and settled.status == PUBLISHED
     assert log_of(store).states("x") == dict.fromkeys([items[0].id, *carried], PUBLISHED)
+    # The gallery shows each photo the post carried, each linking to that one post.
+    shown = service.gallery(store, ("x",), now=at(86400))
+    assert {item.photo_id for item in shown.items} == {items[0].id, *carried}
+    assert {(link.network, link.shown) for item in shown.items for link in item.links} == {("x", "123")}
 
 
 def test_one_photo_a_post_is_todays_behaviour() -> None:
