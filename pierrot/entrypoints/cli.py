@@ -225,6 +225,8 @@ def _show_publish(app: App, report: Any) -> None:
             app.say(f"{indent}alt text:  {len(result.alt_text)}/{result.alt_limit} characters")
             for line in result.alt_text.split("\n"):
                 app.say(f"{indent}  {line}")
+        for line in result.carried_lines():  # the other photos of the post (PIERROT_PUBLISH_PHOTOS)
+            app.say(f"{indent}{line}")
     if report.saved_to:
         app.say(f"saved to:  {report.saved_to}")
     app.say("dry run: nothing was posted or written")
@@ -299,7 +301,8 @@ def history(app: App, as_json: bool, limit: int | None) -> None:
         return
     colours = {"published": "green", "failed": "yellow", "unknown": "red", "pending": "cyan"}
     for item in items:
-        title = _clean(item.title or "(untitled)")[:40]
+        title = _clean(item.title or "(untitled)")[:40 - 10 * bool(item.also)] + (
+            f" +{len(item.also)} photos" if item.also else "")
         where = _clean(item.post_url or (item.reason or ""))
         status_cell = _paint(f"{_clean(item.status):<10}", fg=colours.get(item.status))
         click.echo(f"{_clean(item.when):<21}{_clean(item.photo_id):<14}{_clean(item.network):<9}{status_cell}"

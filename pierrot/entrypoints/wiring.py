@@ -110,6 +110,7 @@ def publish_options(settings: Settings, **run: Any) -> PublishOptions:
         prefer=settings.prefer,
         min_interval=settings.min_interval,
         repost_after=settings.repost_after,
+        photos=int(settings.photos),
         **run,
     )
 

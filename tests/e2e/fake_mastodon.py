@@ -27,6 +27,7 @@ from tests.e2e.servers import _Faults, _json, _wait, photo_tag
 
 SETTINGS = (
     "pixelfed",
+    "max_media_attachments",
     "max_characters",
     "characters_reserved_per_url",
     "image_size_limit",
@@ -125,6 +126,7 @@ class MastodonFake:
     characters_reserved_per_url: int = 23
     image_size_limit: int = 16_777_216
     image_matrix_limit: int = 33_177_600
+    max_media_attachments: int = MAX_MEDIA
     description_limit: int | None = 1500  # None: not declared, as before 4.4 (1500 enforced); Pixelfed: 1000, silent
     api_v2: bool = True  # False: /api/v2/instance answers 404, as before Mastodon 4.0
     processing_polls: int = 0  # 0: uploads answer 200 at once (Pixelfed: 202 all the same); N: 202, then N × 206
@@ -322,7 +324,7 @@ class MastodonFake:
         configuration = {
             "statuses": {
                 "max_characters": self.max_characters,
-                "max_media_attachments": MAX_MEDIA,
+                "max_media_attachments": self.max_media_attachments,
                 "characters_reserved_per_url": self.characters_reserved_per_url,
             },
             "media_attachments": media,
@@ -428,8 +430,9 @@ class MastodonFake:
                     # unattached), and the answer can be lost like the first one.
                     original = next(s for s in self.created if s.id == known[0])
                     return self._answer(original, account, fault, stop)
-            if len(ids) > MAX_MEDIA:
-                return _json({"error": f"Validation failed: You can't attach more than {MAX_MEDIA} files"}, 422)
+            if len(ids) > self.max_media_attachments:
+                return _json({"error": "Validation failed: You can't attach more than "
+                              f"{self.max_media_attachments} files"}, 422)
             free = [self.media.get(i) for i in ids]
             missing = [
                 i for i, m in zip(ids, free, strict=True) if m is None or m.status_id or m.account_id != account.id

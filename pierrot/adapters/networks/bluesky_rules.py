@@ -34,6 +34,7 @@ RULES = NetworkRules(
     max_image_bytes=1_000_000,
     max_text_bytes=3000,
     settles_unknown=True,
+    max_images=4,
 )
 
 

@@ -13,6 +13,7 @@ TEXT_LIMIT = 500
 URL_CHARS = 23  # characters_reserved_per_url: every URL counts this many, whatever its length
 ALT_LIMIT = 1500  # description_limit, reported since 4.4 and 1500 before it
 IMAGE_BYTES = 16_777_216
+MAX_IMAGES = 4  # configuration.statuses.max_media_attachments, when the instance does not say
 IMAGE_PIXELS = 33_177_600  # image_matrix_limit: the largest image an instance accepts
 # ...but what it keeps: media_attachment.rb's IMAGE_STYLES scale every original to 8,294,400 pixels (3840x2160).
 # Anything larger is only bandwidth spent to be thrown away, so pierrot sends at most this.
@@ -86,6 +87,7 @@ DEFAULT_RULES = NetworkRules(
     max_image_bytes=IMAGE_BYTES,
     max_image_pixels=KEPT_PIXELS,
     settles_unknown=True,
+    max_images=MAX_IMAGES,
 )
 
 
@@ -106,6 +108,7 @@ def rules_from_instance(doc: Any) -> NetworkRules:
     url_chars = URL_CHARS if reserved is None else reserved
     max_bytes = _count(media.get("image_size_limit")) or _count(doc.get("upload_limit"))
     alt_limit = _count(media.get("description_limit")) or _count(doc.get("description_limit"))
+    max_images = _count(statuses.get("max_media_attachments")) or MAX_IMAGES
     if pixelfed:
         return NetworkRules(
             name=DEFAULT_RULES.name,
@@ -117,6 +120,7 @@ def rules_from_instance(doc: Any) -> NetworkRules:
             max_image_bytes=max_bytes or PIXELFED_IMAGE_BYTES,
             max_image_pixels=_count(media.get("image_matrix_limit")),
             settles_unknown=True,
+            max_images=max_images,
         )
     measure = mastodon_length if url_chars == URL_CHARS else functools.partial(mastodon_length, url_chars=url_chars)
     return NetworkRules(
@@ -129,6 +133,7 @@ def rules_from_instance(doc: Any) -> NetworkRules:
         max_image_bytes=max_bytes or IMAGE_BYTES,
         max_image_pixels=min(_count(media.get("image_matrix_limit")) or IMAGE_PIXELS, KEPT_PIXELS),
         settles_unknown=True,
+        max_images=max_images,
     )
 
 
