@@ -98,7 +98,7 @@ def bundle() -> Path:
     if not value:
         _missing(f"{BUNDLE_VARIABLE} is not set: build the bundle with `{BUILD_COMMAND}`")
     path = Path(value).resolve()
-    if not (path / "pierrot" / "aws_lambda.py").is_file():
+    if not (path / "pierrot" / "entrypoints" / "aws_lambda.py").is_file():
         pytest.fail(f"{BUNDLE_VARIABLE}={value} is not a bundle built by docs/deploy/build-bundle.sh")
     return path
 
@@ -243,5 +243,5 @@ def test_the_bundle_holds_bytecode_for_python_312_only(bundle: Path) -> None:
     """Compiled for Lambda's 3.12, never for the build machine's Python (whose .pyc Lambda would ignore)."""
     tags = {path.name.split(".")[-2] for path in bundle.rglob("*.pyc")}
     assert tags == {"cpython-312"}
-    assert (bundle / "pierrot" / "__pycache__" / "aws_lambda.cpython-312.pyc").is_file()
+    assert (bundle / "pierrot" / "entrypoints" / "__pycache__" / "aws_lambda.cpython-312.pyc").is_file()
     assert not (bundle / "bin").exists()
