@@ -307,7 +307,8 @@ def status(app: App, as_json: bool) -> None:
         ("networks", ", ".join(state.networks)),
         ("photos", f"{state.photos}" + ("" if state.catalogue_present else "  (no catalogue: run `pierrot sync`)")),
         ("published", by_network("published")),
-        ("remaining", by_network("remaining")),
+        ("remaining", by_network("remaining") + (f"  ({state.undescribed} have no description and are not chosen)"
+                                                 if state.undescribed else "")),
         ("unknown", by_network("unknown") + ("  (see `pierrot history`, then `pierrot resolve`)" if state.unknown
                                              else "")),
         ("failed", by_network("failed")),

@@ -67,6 +67,8 @@ class Status:
     catalogue_present: bool
     last_publish_age: int | None = None
     networks: dict[str, NetworkStatus] = field(default_factory=dict)
+    # Photos never chosen because they have no description (PIERROT_PUBLISH_REQUIRE_DESCRIPTION).
+    undescribed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +83,7 @@ class Status:
             "last_publish": self.last_publish,
             "last_publish_age_seconds": self.last_publish_age,
             "networks": {name: figures.to_dict() for name, figures in self.networks.items()},
+            "undescribed": self.undescribed,
         }
 
 
@@ -142,6 +145,7 @@ def status(
         catalogue_present=found is not None,
         last_publish_age=int((moment - when).total_seconds()) if when else None,
         networks=per_network,
+        undescribed=split.undescribed,
     )
 
 
