@@ -110,6 +110,10 @@ def publish_options(settings: Settings, **run: Any) -> PublishOptions:
         prefer=settings.prefer,
         min_interval=settings.min_interval,
         repost_after=settings.repost_after,
+        language=settings.language,
+        sensitive_tags=tuple(settings.sensitive_tags or ()),
+        content_warning=settings.content_warning,
+        hashtags=settings.hashtags,
         **run,
     )
 

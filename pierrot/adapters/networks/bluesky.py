@@ -17,6 +17,7 @@ from pierrot.adapters.networks.base import HttpPublisher, json_of
 from pierrot.adapters.networks.bluesky_answers import _error_of, _Failure, _field, _too_big
 from pierrot.adapters.networks.bluesky_rules import (
     POST_COLLECTION,
+    SELF_LABELS,
     TID_PATTERN,
     compact_json,
     embedded_image,
@@ -27,12 +28,13 @@ from pierrot.adapters.networks.bluesky_rules import (
 )
 from pierrot.adapters.networks.bluesky_rules import RULES as RULES
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
-from pierrot.ports import Attempt, FetchedImage, NetworkRules, Post, Settled
+from pierrot.ports import NO_OPTIONS, Attempt, FetchedImage, NetworkRules, Post, PostOptions, Settled
 from pierrot.specs import Spec
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SERVICE = "https://bsky.social"
+DEFAULT_LABEL = "nudity"
 SERVICE_SETTING = "PIERROT_BLUESKY_SERVICE"
 USER_AGENT = f"pierrot/{__version__} (+https://github.com/pierrot-photo/pierrot)"
 # Bluesky answers a few KB (a login carries a DID document): anything near this is not Bluesky.
@@ -70,7 +72,9 @@ class BlueskyPublisher(HttpPublisher):
         service: str = DEFAULT_SERVICE,
         timeout: float = 30.0,
         session: requests.Session | None = None,
+        label: str = DEFAULT_LABEL,
     ) -> None:
+        self.label = label  # the self-label of a post with a warning
         super().__init__(
             url=service,
             timeout=timeout,
@@ -138,7 +142,9 @@ class BlueskyPublisher(HttpPublisher):
             media["aspectRatio"] = {"width": image.width, "height": image.height}
         return compact_json(media, sort_keys=True)
 
-    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
+    def create_post(
+        self, text: str, media_ids: list[str], attempt: Attempt, options: PostOptions = NO_OPTIONS
+    ) -> Post:
         """putRecord under the attempt's key: PostRefused, DuplicatePost or PostOutcomeUnknown when not plainly done."""
         if not TID_PATTERN.fullmatch(attempt.key):
             raise PostRefused(f"the post has no valid Bluesky record key ({attempt.key!r}); nothing was sent")
@@ -158,7 +164,8 @@ class BlueskyPublisher(HttpPublisher):
             "rkey": attempt.key,
             # null, not absent: create the record if the key is free, change nothing if it holds this very record.
             "swapRecord": None,
-            "record": post_record(text, attempt.created_at, images),
+            "record": post_record(text, attempt.created_at, images, language=options.language,
+                                  label=self.label if options.warning else None),
         }
         try:
             response = self._xrpc("POST", "com.atproto.repo.putRecord", json_body=body)
@@ -406,6 +413,7 @@ def _build(settings: Mapping[str, Any], context: Context) -> BlueskyPublisher:
         app_password=settings["bluesky_app_password"],
         service=settings["bluesky_service"],
         timeout=context.timeout,
+        label=settings["bluesky_label"],
     )
 
 
@@ -420,6 +428,8 @@ NETWORK = Network(
                   "password"),
         Spec("bluesky_service", SERVICE_SETTING, "bluesky", "service", kind="url", default=DEFAULT_SERVICE,
              deploy=True, help="the Bluesky PDS or entryway; https, or http on loopback only"),
+        Spec("bluesky_label", "PIERROT_BLUESKY_LABEL", "bluesky", "label", kind="choice", default=DEFAULT_LABEL,
+             choices=SELF_LABELS, help="the self-label of a photo with a sensitive tag: " + ", ".join(SELF_LABELS)),
         *template_specs("bluesky", "Bluesky"),
     ),
     required=("bluesky_handle", "bluesky_app_password"),

@@ -86,6 +86,8 @@ DEFAULT_RULES = NetworkRules(
     max_image_bytes=IMAGE_BYTES,
     max_image_pixels=KEPT_PIXELS,
     settles_unknown=True,
+    languages=True,
+    warnings="spoiler",
 )
 
 
@@ -117,6 +119,7 @@ def rules_from_instance(doc: Any) -> NetworkRules:
             max_image_bytes=max_bytes or PIXELFED_IMAGE_BYTES,
             max_image_pixels=_count(media.get("image_matrix_limit")),
             settles_unknown=True,
+            warnings="spoiler",  # Pixelfed's statuses take sensitive and spoiler_text; a language they ignore
         )
     measure = mastodon_length if url_chars == URL_CHARS else functools.partial(mastodon_length, url_chars=url_chars)
     return NetworkRules(
@@ -129,6 +132,8 @@ def rules_from_instance(doc: Any) -> NetworkRules:
         max_image_bytes=max_bytes or IMAGE_BYTES,
         max_image_pixels=min(_count(media.get("image_matrix_limit")) or IMAGE_PIXELS, KEPT_PIXELS),
         settles_unknown=True,
+        languages=True,
+        warnings="spoiler",
     )
 
 

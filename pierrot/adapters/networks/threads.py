@@ -33,7 +33,17 @@ from pierrot.adapters.networks.threads_rules import threads_length as threads_le
 from pierrot.domain import parse_iso
 from pierrot.errors import ConfigError, DuplicatePost, ImageError, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.logs import excerpt
-from pierrot.ports import Attempt, FetchedImage, HostedImage, ImageHost, NetworkRules, Post, Settled
+from pierrot.ports import (
+    NO_OPTIONS,
+    Attempt,
+    FetchedImage,
+    HostedImage,
+    ImageHost,
+    NetworkRules,
+    Post,
+    PostOptions,
+    Settled,
+)
 from pierrot.specs import Spec
 
 log = logging.getLogger(__name__)
@@ -171,7 +181,9 @@ class ThreadsPublisher(GraphPublisher):
 
     # ---- the post ----------------------------------------------------------------------------------------------
 
-    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
+    def create_post(
+        self, text: str, media_ids: list[str], attempt: Attempt, options: PostOptions = NO_OPTIONS
+    ) -> Post:
         """Publish the container (the text is in it already); PostRefused, DuplicatePost or PostOutcomeUnknown."""
         if len(media_ids) != 1:
             raise PostRefused(f"a Threads post is one container, not {len(media_ids)}")

@@ -16,7 +16,7 @@ from pierrot.adapters.networks import Context, Network, PostRef, template_specs
 from pierrot.adapters.networks.base import HttpPublisher
 from pierrot.adapters.networks.xtext import RULES
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PublishError
-from pierrot.ports import Attempt, FetchedImage, Post
+from pierrot.ports import NO_OPTIONS, Attempt, FetchedImage, Post, PostOptions
 from pierrot.specs import Spec
 
 DEFAULT_API_URL = "https://api.x.com"
@@ -132,7 +132,9 @@ class XPublisher(HttpPublisher):
 
     # ---- the post ------------------------------------------------------------------------------
 
-    def create_post(self, text: str, media_ids: list[str], attempt: Attempt | None = None) -> Post:
+    def create_post(
+        self, text: str, media_ids: list[str], attempt: Attempt | None = None, options: PostOptions = NO_OPTIONS
+    ) -> Post:
         """Publish; PostRefused when nothing was posted, PostOutcomeUnknown when it may have been."""
         try:
             response = self._client.create_tweet(text=text, media_ids=media_ids, user_auth=True)

@@ -52,6 +52,12 @@ class PublishOptions:
     min_interval: dt.timedelta | None = None
     repost_after: dt.timedelta | None = None
     jitter: dt.timedelta | None = None
+    # What a post says besides its text (issue 17): its language, the warning on a photo with a sensitive tag, and
+    # how many of the photo's tags {hashtags} shows.
+    language: str | None = None
+    sensitive_tags: tuple[str, ...] = ()
+    content_warning: str = "Sensitive photo"
+    hashtags: int = 5
 
     def template_for(self, network: NetworkOptions) -> str:
         return network.template or self.template
@@ -80,6 +86,10 @@ class NetworkResult:
     failure: BaseException | None = field(default=None, repr=False, compare=False)
     skipped: str | None = None
     settled: list[str] = field(default_factory=list)
+    # The language and warning the post carries on this network (None: none, or the network takes none).
+    language: str | None = None
+    warning: str | None = None
+    hashtags: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +106,9 @@ class NetworkResult:
             "error": self.error,
             "skipped": self.skipped,
             "settled": list(self.settled),
+            "language": self.language,
+            "warning": self.warning,
+            "hashtags": self.hashtags,
         }
 
 

@@ -12,7 +12,7 @@ from pierrot.ports import FetchedImage, Post
 from pierrot.service._log import EntryTakenOver, LogState, read_log
 from pierrot.service.publish.choosing import Choosing
 from pierrot.service.publish.log import _attempt, _created_at, _find, _may_be_posted, _record
-from pierrot.service.publish.texts import DUPLICATE_TEXT_REASON
+from pierrot.service.publish.texts import DUPLICATE_TEXT_REASON, post_options
 
 
 class Posting(Choosing):
@@ -68,7 +68,7 @@ class Posting(Choosing):
         retried = False
         while True:
             try:
-                post = publisher.create_post(text, media_ids, attempt)
+                post = publisher.create_post(text, media_ids, attempt, post_options(self.options, rules, photo))
             except PostRefused as exc:
                 reason = str(exc) if undecided == FAILED else (
                     f"sending the interrupted post again was refused ({exc}); the first attempt may have been posted")

@@ -135,7 +135,7 @@ class Settling(Posting):
                 images = _Images(self.fetcher, photo, self.workdir, [rules], self.options.keep_location)
                 image = images.for_network(rules)
                 network = next(n for n in self.options.networks if n.name == name)
-                alt = self._alt(photo, network, rules)
+                alt = self._alt(photo, network, rules, image)
                 result.photo_id, result.text, result.image, result.alt_text = photo.id, entry.text or "", image, alt
                 media_id = self.publishers[name].upload_media(image, alt, text=entry.text or "")
         except PierrotError as exc:
