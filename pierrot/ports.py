@@ -317,7 +317,7 @@ class Publisher(abc.ABC):
 
     def bot_flag(self) -> BotFlag:
         """Whether the account says it is automated; by default pierrot cannot tell."""
-        return BotFlag(None, f"{self.rules.display} has no bot flag pierrot can read")
+        return BotFlag(None, f"{self.rules.display} has no bot flag: say it in the account's bio")
 
     def set_bot_flag(self) -> None:
         """Mark the account as automated (PublishError where the API does not allow it)."""

@@ -119,7 +119,8 @@ def publish_options(settings: Settings, **run: Any) -> PublishOptions:
 
 
 def build_checks(
-    settings: Settings, *, skip: tuple[str, ...] = (), max_silence: dt.timedelta | None = None
+    settings: Settings, *, skip: tuple[str, ...] = (), max_silence: dt.timedelta | None = None,
+    fix_bot: Callable[[str], bool] | None = None,
 ) -> list[tuple[str, Callable[[], str]]]:
     """The probes of ``pierrot check``, in the order a user would fix them; ``skip`` names networks not probed."""
     from pierrot import service
@@ -177,6 +178,16 @@ def build_checks(
         ("store", store),
     ]
     probes += [(name, network_probe(name)) for name in chosen]
+
+    def bot_probe(name: str) -> Callable[[], str]:
+        def probe() -> str:
+            untried(network_settings(name))
+            return service.check_bot(build_publisher(settings, name), fix_bot)
+
+        return probe
+
+    # Whether each account says it is automated; `--fix-bot-label` (fix_bot asks first) sets it where it can.
+    probes += [(f"{name} bot", bot_probe(name)) for name in chosen]
 
     def lease() -> str:
         longest = service.longest_hold(len(settings.networks), 2 * settings.timeout)

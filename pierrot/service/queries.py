@@ -25,7 +25,7 @@ from pierrot.domain import (
     utc_now,
 )
 from pierrot.errors import DocumentError, PierrotError
-from pierrot.ports import DocumentStore, PhotoSource
+from pierrot.ports import DocumentStore, PhotoSource, Publisher
 from pierrot.service._log import Clock, read_doc, read_log
 
 
@@ -241,6 +241,21 @@ class CheckResult:
 
 class CheckWarning(Exception):
     """What a probe raises for something that works but deserves a look: a warning line, not a failure."""
+
+
+def check_bot(publisher: Publisher, confirm: Callable[[str], bool] | None = None) -> str:
+    """Whether the account says it is automated; with ``confirm``, mark it so where the API allows, if confirmed."""
+    display = publisher.rules.display
+    flag = publisher.bot_flag()
+    if flag.is_bot:
+        return "the account says it is automated"
+    if flag.is_bot is None:
+        return f"pierrot cannot tell: {flag.how}"
+    if flag.settable and confirm is not None and confirm(f"Mark the {display} account as automated (a bot)?"):
+        publisher.set_bot_flag()
+        return "the account now says it is automated"
+    fix = " or run `pierrot check --fix-bot-label`" if flag.settable else ""
+    raise CheckWarning(f"the account does not say it is automated: set it in {flag.how}{fix}")
 
 
 def run_checks(probes: list[tuple[str, Callable[[], str]]]) -> list[CheckResult]:

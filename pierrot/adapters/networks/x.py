@@ -16,7 +16,7 @@ from pierrot.adapters.networks import Context, Network, PostRef, template_specs
 from pierrot.adapters.networks.base import HttpPublisher
 from pierrot.adapters.networks.xtext import RULES
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PublishError
-from pierrot.ports import NO_OPTIONS, Attempt, FetchedImage, Post, PostOptions
+from pierrot.ports import NO_OPTIONS, Attempt, BotFlag, FetchedImage, Post, PostOptions
 from pierrot.specs import Spec
 
 DEFAULT_API_URL = "https://api.x.com"
@@ -114,6 +114,11 @@ class XPublisher(HttpPublisher):
             "/2/media/metadata",
             json={"id": media_id, "metadata": {"alt_text": {"text": text}}},
         )
+
+    def bot_flag(self) -> BotFlag:
+        """X's "Automated" label: set in the account's settings, the API neither reads nor sets it."""
+        return BotFlag(None, "X's API cannot read it: set it in Settings → Your account → Account information → "
+                             "Automation (it names the account that runs it)")
 
     def whoami(self) -> str:
         """The handle of the account the credentials belong to."""
