@@ -328,7 +328,9 @@ def _is_separator(item: tuple[str, bool]) -> bool:
     return not is_value and all(c.isspace() or unicodedata.category(c) in _SEPARATOR_CATEGORIES for c in text)
 
 
-_SEPARATOR_CATEGORIES = frozenset({"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm"})
+# Punctuation, "|", and symbols such as the 📷 (and its emoji marks) that introduce a camera line: they go with
+# an empty value.
+_SEPARATOR_CATEGORIES = frozenset({"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "So", "Mn", "Cf"})
 
 
 def _opens(text: str) -> bool:

@@ -14,6 +14,7 @@ import click
 
 from pierrot import __version__
 from pierrot.adapters.networks import names
+from pierrot.entrypoints.post_lines import post_extras
 from pierrot.errors import EXIT_FAILURE, PierrotError
 
 if TYPE_CHECKING:
@@ -272,6 +273,8 @@ def _show_publish(app: App, report: Any) -> None:
             app.say(f"{indent}alt text:  {len(result.alt_text)}/{result.alt_limit} characters")
             for line in result.alt_text.split("\n"):
                 app.say(f"{indent}  {line}")
+        for line in post_extras(result):
+            app.say(f"{indent}{line}")
     if report.saved_to:
         app.say(f"saved to:  {report.saved_to}")
     app.say("dry run: nothing was posted or written")
@@ -377,8 +380,11 @@ def _skip_flags(command: Callable[..., Any]) -> Callable[..., Any]:
 @_skip_flags
 @click.option("--max-silence", metavar="DURATION",
               help="Also fail when no post succeeded within DURATION (e.g. 8d): an alarm for a stopped schedule.")
+@click.option("--fix-bot-label", is_flag=True, help="Mark each account as automated where the API allows (asks).")
+@click.option("--yes", is_flag=True, help="With --fix-bot-label: do not ask.")
 @pass_app
-def check(app: App, /, skip: tuple[str, ...], max_silence: str | None, **no_flags: bool) -> None:
+def check(app: App, /, skip: tuple[str, ...], max_silence: str | None, fix_bot_label: bool, yes: bool,
+          **no_flags: bool) -> None:
     """Verify the setup without changing anything; exit 0 only if every check passes."""
     skip = (*skip, *(name for name in names() if no_flags[f"no_{name}"]))
     for name in skip:
@@ -389,7 +395,8 @@ def check(app: App, /, skip: tuple[str, ...], max_silence: str | None, **no_flag
 
     silence = parse_duration(max_silence, "--max-silence") if max_silence else None
     app.warn_about_settings = False
-    results = service.run_checks(wiring.build_checks(app.settings, skip=skip, max_silence=silence))
+    fix = (lambda question: yes or click.confirm(question, err=True)) if fix_bot_label else None
+    results = service.run_checks(wiring.build_checks(app.settings, skip=skip, max_silence=silence, fix_bot=fix))
     width = max(len(r.name) for r in results) + 2
     for result in results:
         mark = (_paint("warn", fg="yellow") if result.warning else _paint("ok  ", fg="green") if result.ok

@@ -90,6 +90,9 @@ class NetworkResult:
     language: str | None = None
     warning: str | None = None
     hashtags: str = ""
+    # The photo has a sensitive tag, and how this network carries its warning: "spoiler", "label" or "none".
+    sensitive: bool = False
+    warning_kind: str = "none"
 
     def to_dict(self) -> dict[str, Any]:
         return {

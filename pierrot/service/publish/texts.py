@@ -112,11 +112,15 @@ def _legacy_texts(
 def post_options(options: PublishOptions, rules: NetworkRules, photo: Photo) -> PostOptions:
     """What the post carries besides its text on this network: its language and, for a photo with a sensitive tag,
     the warning (each only where the network takes it). The same for every attempt at the same post."""
-    sensitive = {normalise_tag(t) for t in options.sensitive_tags} & {normalise_tag(t) for t in photo.tags}
     return PostOptions(
         language=options.language if rules.languages else None,
-        warning=options.content_warning if sensitive and rules.warnings != "none" else None,
+        warning=options.content_warning if _sensitive(options, photo) and rules.warnings != "none" else None,
     )
+
+
+def _sensitive(options: PublishOptions, photo: Photo) -> bool:
+    """Whether the photo has one of the tags that put a photo behind a warning."""
+    return bool({normalise_tag(t) for t in options.sensitive_tags} & {normalise_tag(t) for t in photo.tags})
 
 
 class Composing(RunState):
@@ -156,6 +160,7 @@ class Composing(RunState):
         result.alt_text = self._alt(photo, network, rules, image)
         extra = post_options(self.options, rules, photo)
         result.language, result.warning, result.hashtags = extra.language, extra.warning, context["hashtags"]
+        result.sensitive, result.warning_kind = _sensitive(self.options, photo), rules.warnings
         result.alt_limit = rules.alt_limit
         result.image = image
         self._texts[name] = texts
