@@ -210,7 +210,8 @@ class NetworkRules:
     # True when a post can say its language (Bluesky's langs, Mastodon's language).
     languages: bool = False
     # How a sensitive photo's warning is carried: "spoiler" (a text shown first, counted in the text's limit:
-    # Mastodon), "label" (a self-label with no text: Bluesky), "none" (the API has no such field).
+    # Mastodon), "label" (a self-label with no text: Bluesky), "media" (the image blurred, no text: Threads),
+    # "none" (the API has no such field).
     warnings: str = "none"
 
 
@@ -297,11 +298,13 @@ class Publisher(abc.ABC):
         return Attempt(key="", created_at=created_at)
 
     @abc.abstractmethod
-    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None, *, text: str = "", options: PostOptions = NO_OPTIONS
+    ) -> str:
         """Upload the image with its alt text; returns the media id. Nothing is public yet (PublishError).
 
-        ``text`` is the post's text, for a network that stages the whole post before publishing it (Threads'
-        container); the others ignore it and take the text in ``create_post``."""
+        ``text`` and ``options`` are the post's, for a network that stages the whole post before publishing it
+        (Threads' container); the others ignore them and take them in ``create_post``."""
 
     @abc.abstractmethod
     def create_post(

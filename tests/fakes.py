@@ -266,6 +266,7 @@ class FakePublisher(Publisher):
         self.refused: list[str] = []
         self.keys: list[str] = []  # the attempt keys create_post was given
         self.options: list[PostOptions] = []  # the language and warning create_post was given
+        self.upload_options: list[PostOptions] = []  # and upload_media (for a network that stages the post)
         self.bot: bool | None = None  # the account's bot flag (None: the network cannot tell)
         self._ids = itertools.count(1000)
 
@@ -279,8 +280,11 @@ class FakePublisher(Publisher):
             return Attempt(key="", created_at=created_at)
         return Attempt(key=f"k{next(self._ids)}", created_at=created_at)
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None, *, text: str = "", options: PostOptions = NO_OPTIONS
+    ) -> str:
         self._step("upload")
+        self.upload_options.append(options)
         assert image.path.exists(), "the image must exist while it is uploaded"
         media_id = f"m{next(self._ids)}"
         self.uploads.append(media_id)
@@ -484,9 +488,11 @@ class NetworkPublisher(FakePublisher):
         self._step("prepare")
         return self.prepared or self.rules
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None, *, text: str = "", options: PostOptions = NO_OPTIONS
+    ) -> str:
         self.images.append((image.size_label, image.path.read_bytes()))
-        return super().upload_media(image, alt_text, text=text)
+        return super().upload_media(image, alt_text, text=text, options=options)
 
     def create_post(
         self, text: str, media_ids: list[str], attempt: Attempt, options: PostOptions = NO_OPTIONS

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -14,11 +15,16 @@ import responses
 from pierrot.adapters.networks.bluesky import BlueskyPublisher
 from pierrot.adapters.networks.bluesky_rules import post_record
 from pierrot.adapters.networks.mastodon import MastodonPublisher
+from pierrot.adapters.networks.threads import RULES as THREADS
 from pierrot.adapters.networks.x import XPublisher
 from pierrot.errors import PublishError
 from pierrot.ports import Attempt, PostOptions
+from tests.e2e.fake_threads import ThreadsFake
+from tests.e2e.servers import ServerThread, jpeg
 from tests.integration.test_bluesky_adapter import ATTEMPT, GET, LOGIN, PUT, SESSION, media_id
 from tests.integration.test_mastodon_adapter import BASE, ME, MEDIA_ID, STATUSES, TOKEN, fixture
+from tests.integration.test_threads_adapter import TOKEN as THREADS_TOKEN
+from tests.integration.test_threads_adapter import _image, _Images, _publisher, _ServedHost
 
 STATUS_ATTEMPT = Attempt(key="5f1d7c2e9a4b4e0f8c3d2b1a09876543", created_at="2026-05-01T11:59:00Z")
 UPDATE = f"{BASE}/api/v1/accounts/update_credentials"
@@ -166,3 +172,22 @@ def test_x_cannot_tell_and_says_where_the_automated_label_is_set() -> None:
     flag = XPublisher(api_key="k", api_secret="s", access_token="t", access_token_secret="ts").bot_flag()
 
     assert flag.is_bot is None and not flag.settable and "Automation" in flag.how
+
+
+# --- Threads ------------------------------------------------------------------------------------
+
+
+def test_threads_blurs_the_image_of_a_sensitive_photo_and_only_that(tmp_path: Path) -> None:
+    fake, images = ThreadsFake(THREADS_TOKEN), _Images()
+    api, files = ServerThread(fake), ServerThread(images)
+    try:
+        threads = _publisher(api.url, _ServedHost(images, files.url))
+        image = _image(tmp_path, jpeg(tag=b"pierrot-e2e photo=42 size=k"))
+        hidden = threads.upload_media(image, "A figure study", text="Study", options=PostOptions(warning="Nudity"))
+        shown = threads.upload_media(image, "A harbour", text="Harbour")
+    finally:
+        api.stop()
+        files.stop()
+
+    assert fake.containers[hidden].spoiler and not fake.containers[shown].spoiler
+    assert THREADS.warnings == "media" and not THREADS.languages

@@ -10,6 +10,7 @@ from pierrot import service
 from pierrot.adapters.images.exif import Camera
 from pierrot.adapters.networks.bluesky import RULES as BLUESKY
 from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
+from pierrot.adapters.networks.threads import RULES as THREADS
 from pierrot.adapters.networks.xtext import RULES as X
 from pierrot.domain import compose
 from pierrot.ports import CameraText, PostOptions
@@ -132,6 +133,15 @@ def test_a_warning_only_on_photos_with_a_sensitive_tag() -> None:
     assert bluesky.options == mastodon.options == [PostOptions(warning="Nudity"), PostOptions()]
     assert [(r.network, r.sensitive, r.warning, r.warning_kind) for r in first.results] == [
         ("x", True, None, "none"), ("bluesky", True, "Nudity", "label"), ("mastodon", True, "Nudity", "spoiler")]
+
+
+def test_threads_gets_the_warning_with_the_image_it_stages() -> None:
+    store = make_store([make_photo(1, tags=("nsfw",))])
+    threads = NetworkPublisher(THREADS)
+
+    run(store, [threads], sensitive_tags=("nsfw",))
+
+    assert threads.upload_options == [PostOptions(warning="Sensitive photo")]
 
 
 def test_mastodon_cuts_the_text_to_leave_room_for_the_warning() -> None:

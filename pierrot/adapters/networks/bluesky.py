@@ -113,7 +113,10 @@ class BlueskyPublisher(HttpPublisher):
         """A fresh record key (TID) and the post's ``createdAt``, both kept so that a retry is the same record."""
         return Attempt(key=new_tid(), created_at=record_time(created_at))
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None, *, text: str = "",
+        options: PostOptions = NO_OPTIONS,
+    ) -> str:
         """Upload the image as a blob; the media id carries the blob, the alt text and the aspect ratio."""
         limit = self.rules.max_image_bytes
         if image.nbytes > limit:

@@ -153,7 +153,10 @@ class MastodonPublisher(HttpPublisher):
 
     # ---- nothing public yet: any failure is a plain PublishError ---------------------------------------------
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None, *, text: str = "",
+        options: PostOptions = NO_OPTIONS,
+    ) -> str:
         """Upload the image with its alt text, wait until the server has processed it; returns the media id."""
         rules = self.rules
         if image.nbytes > rules.max_image_bytes:

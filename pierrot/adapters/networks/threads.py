@@ -131,7 +131,9 @@ class ThreadsPublisher(GraphPublisher):
 
     # ---- nothing public yet: any failure is a plain PublishError ---------------------------------------------
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None, *, text: str = "", options: PostOptions = NO_OPTIONS
+    ) -> str:
         """Host the image, create the IMAGE container with the post's text and alt text, wait until it is FINISHED;
         returns the container id."""
         rules = self.rules
@@ -148,6 +150,8 @@ class ThreadsPublisher(GraphPublisher):
             form = {"media_type": "IMAGE", "image_url": hosted.url, "text": text}
             if alt_text:
                 form["alt_text"] = cut_alt_text(alt_text, rules.alt_limit)
+            if options.warning:  # the image blurred until tapped; Threads has no field for the warning's text
+                form["is_spoiler_media"] = "true"
             doc = json_of(self._call("upload the image to a new container", "POST", "/me/threads", data=form))
             container = field_of(doc, "id")
             if container is None:

@@ -81,7 +81,10 @@ class XPublisher(HttpPublisher):
 
     # ---- nothing public yet: any failure is a plain PublishError -------------------------------
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None = None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None = None, *, text: str = "",
+        options: PostOptions = NO_OPTIONS,
+    ) -> str:
         """Upload the image (v2 simple upload) and set its alt text; returns the media id."""
         media_id = self._upload(image)
         if alt_text:

@@ -23,7 +23,9 @@ class Posting(Choosing):
         for name in active:
             result = self.results[name]
             try:
-                media_id = self.publishers[name].upload_media(images[name], result.alt_text, text=result.text)
+                extra = post_options(self.options, self.rules[name], photo)  # Threads stages them with the image
+                media_id = self.publishers[name].upload_media(images[name], result.alt_text, text=result.text,
+                                                              options=extra)
                 self._account(name)  # kept with the claim: the post is only ever settled against this account
                 media[name] = media_id
             except PierrotError as exc:

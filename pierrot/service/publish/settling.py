@@ -11,6 +11,7 @@ from pierrot.service._log import EntryTakenOver, LogState, read_log
 from pierrot.service.publish.images import _Images
 from pierrot.service.publish.log import _attempt, _created_at, _record, _take_back
 from pierrot.service.publish.posting import Posting
+from pierrot.service.publish.texts import post_options
 
 # An interrupted post is looked up only this long after it was last touched: the request may still be in flight
 # (Mastodon stores an Idempotency-Key only once the status is saved).
@@ -137,7 +138,8 @@ class Settling(Posting):
                 network = next(n for n in self.options.networks if n.name == name)
                 alt = self._alt(photo, network, rules, image)
                 result.photo_id, result.text, result.image, result.alt_text = photo.id, entry.text or "", image, alt
-                media_id = self.publishers[name].upload_media(image, alt, text=entry.text or "")
+                media_id = self.publishers[name].upload_media(image, alt, text=entry.text or "",
+                                                              options=post_options(self.options, rules, photo))
         except PierrotError as exc:
             if absent:
                 state, kept = self._settle_record(
