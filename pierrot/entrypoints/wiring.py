@@ -162,10 +162,18 @@ def build_checks(
     def store() -> str:
         return service.check_documents(build_store(settings))
 
+    built: dict[str, Publisher] = {}
+
+    def publisher(name: str) -> Publisher:
+        # One publisher per network for all its lines: Bluesky logs in once (its logins are rate limited).
+        if name not in built:
+            built[name] = build_publisher(settings, name)
+        return built[name]
+
     def network_probe(name: str) -> Callable[[], str]:
         def probe() -> str:
             untried(network_settings(name))
-            who = build_publisher(settings, name).whoami()
+            who = publisher(name).whoami()
             return f"credentials accepted for {who if who.startswith('@') or '.' in who else '@' + who}"
 
         return probe
@@ -182,7 +190,7 @@ def build_checks(
     def bot_probe(name: str) -> Callable[[], str]:
         def probe() -> str:
             untried(network_settings(name))
-            return service.check_bot(build_publisher(settings, name), fix_bot)
+            return service.check_bot(publisher(name), fix_bot)
 
         return probe
 
