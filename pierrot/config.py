@@ -84,6 +84,9 @@ CORE_SPECS: tuple[Spec, ...] = (
          choices=("random", "anniversary", "season", "popular"),
          help="how to choose: random, anniversary (taken this day in an earlier year), season (this month), "
               "popular (weighted by favourites and views)"),
+    Spec("photos", "PIERROT_PUBLISH_PHOTOS", "publish", "photos", kind="choice", default="1",
+         choices=("1", "2", "3", "4"),
+         help="photos in one post: the chosen one, then others taken the same day (else the nearest in time)"),
     Spec("min_interval", "PIERROT_PUBLISH_MIN_INTERVAL", "publish", "min_interval", kind="duration",
          help="skip a publish that starts sooner than this after the last post (e.g. 20h, 6d)"),
     Spec("repost_after", "PIERROT_PUBLISH_REPOST_AFTER", "publish", "repost_after", kind="duration",

@@ -207,6 +207,8 @@ class NetworkRules:
     # True when the network refuses a text the account posted before (X): a duplicate answer to a new post is
     # then a collision of texts, not evidence of an earlier post.
     refuses_repeated_text: bool = False
+    # How many images one post carries (PIERROT_PUBLISH_PHOTOS takes up to this many on the network).
+    max_images: int = 1
     # True when a post can say its language (Bluesky's langs, Mastodon's language).
     languages: bool = False
     # How a sensitive photo's warning is carried: "spoiler" (a text shown first, counted in the text's limit:

@@ -45,6 +45,14 @@ def _media_ids(doc: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def _also(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """The other photos an entry's post carried (absent in logs of earlier versions: none)."""
+    listed = doc.get("also")
+    if listed is not None and not isinstance(listed, list):
+        raise ValueError("also is not a list")
+    return tuple(str(p) for p in listed or [])
+
+
 @dataclass(frozen=True)
 class LogEntry:
     """One attempt to publish one photo on one network."""
@@ -72,6 +80,13 @@ class LogEntry:
     created_at: str | None = None
     media_ids: tuple[str, ...] = ()
     account: str | None = None
+    # The other photos the post carried, after ``photo_id`` (PIERROT_PUBLISH_PHOTOS): each counts as posted too.
+    also: tuple[str, ...] = ()
+
+    @property
+    def photo_ids(self) -> tuple[str, ...]:
+        """Every photo the post carried, the first (``photo_id``) first."""
+        return (self.photo_id, *self.also)
 
     @property
     def unconfirmed(self) -> bool:
@@ -103,6 +118,8 @@ class LogEntry:
                 doc[key] = getattr(self, key)
         if self.media_ids:
             doc["media_ids"] = list(self.media_ids)
+        if self.also:
+            doc["also"] = list(self.also)
         return doc
 
     @classmethod
@@ -131,6 +148,7 @@ class LogEntry:
             created_at=_opt_str(doc.get("created_at")),
             media_ids=_media_ids(doc),
             account=_opt_str(doc.get("account")),
+            also=_also(doc),
         )
 
     def age(self, now: dt.datetime) -> float:
@@ -162,7 +180,7 @@ class PublishLog:
 
     def blocked_ids(self, network: str) -> set[str]:
         """Photos that must not be chosen again for this network."""
-        return {e.photo_id for e in self.entries if e.network == network and e.status in BLOCKING}
+        return {p for e in self.entries if e.network == network and e.status in BLOCKING for p in e.photo_ids}
 
     def states(self, network: str) -> dict[str, str]:
         """Each photo's one status on ``network``, the rule status, eligibility and resolve share.
@@ -174,9 +192,10 @@ class PublishLog:
             if e.network != network:
                 continue
             state = e.state
-            current = states.get(e.photo_id)
-            if current is None or _PRECEDENCE[state] > _PRECEDENCE[current]:
-                states[e.photo_id] = state
+            for photo_id in e.photo_ids:  # every photo the post carried counts as posted there
+                current = states.get(photo_id)
+                if current is None or _PRECEDENCE[state] > _PRECEDENCE[current]:
+                    states[photo_id] = state
         return states
 
     def pending(self, network: str) -> list[LogEntry]:
@@ -190,8 +209,9 @@ class PublishLog:
         return None
 
     def latest_for(self, photo_id: str, network: str) -> LogEntry | None:
+        """The latest entry of a post that carried the photo on ``network``."""
         for e in reversed(self.entries):
-            if e.photo_id == photo_id and e.network == network:
+            if photo_id in e.photo_ids and e.network == network:
                 return e
         return None
 

@@ -15,6 +15,7 @@ import click
 from pierrot import __version__
 from pierrot.adapters.networks import names
 from pierrot.entrypoints.post_lines import post_extras
+from pierrot.entrypoints.terminal import App, _clean, _paint
 from pierrot.errors import EXIT_FAILURE, PierrotError
 
 if TYPE_CHECKING:
@@ -23,54 +24,6 @@ if TYPE_CHECKING:
 
 # The service, the settings and logging are imported by the commands that use them, not here:
 # `pierrot --help` should cost little more than starting click (its list of settings imports config.py alone).
-
-
-def _clean(text: str, *, multiline: bool = False) -> str:
-    """What may reach the terminal: no secret, and no control character left to act on."""
-    from pierrot.logs import REDACT as redactor
-    from pierrot.logs import printable
-
-    return printable(redactor(text), multiline=multiline)
-
-
-def _paint(text: str, **style: Any) -> str:
-    # https://no-color.org: any non-empty NO_COLOR means no colour, even on a terminal.
-    return text if os.environ.get("NO_COLOR") or not style else click.style(text, **style)
-
-
-class App:
-    """What every command needs: the settings (loaded when first needed, so `--help` always works)."""
-
-    def __init__(self, load: Callable[[], Settings], *, verbose: bool, quiet: bool) -> None:
-        self._load = load
-        self._settings: Settings | None = None
-        self.verbose = verbose
-        self.quiet = quiet
-        # `check` reports the settings' problems as its own lines instead.
-        self.warn_about_settings = True
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            settings = self._load()
-            settings.verbose, settings.quiet = self.verbose, self.quiet
-            from pierrot.logs import REDACT as redactor
-
-            redactor.add(settings.secrets())
-            self._settings = settings
-            if self.warn_about_settings:
-                for line in settings.warnings:
-                    self.warn(line)
-        return self._settings
-
-    def say(self, text: str = "", **style: Any) -> None:
-        """Success output: -q silences it."""
-        if not self.quiet:
-            click.echo(_paint(_clean(text), **style))
-
-    def warn(self, text: str) -> None:
-        """A warning goes to stderr even with -q: under cron it is the only notice anyone gets."""
-        click.echo(f"pierrot: warning: {_clean(text)}", err=True)
 
 
 class PierrotGroup(click.Group):
@@ -130,7 +83,7 @@ pass_app = click.make_pass_decorator(App)
 @click.version_option(__version__, "-V", "--version", prog_name="pierrot")
 @click.pass_context
 def cli(ctx: click.Context, store: str | None, config_path: str | None, verbose: bool, quiet: bool) -> None:
-    """Keep a catalogue of a Flickr photostream and post never-posted photos to X, Bluesky and Mastodon.
+    """Keep a catalogue of a Flickr photostream and post never-posted photos to X, Bluesky, Mastodon and Threads.
 
     Exit codes: 0 success, 1 operational failure, 2 usage or configuration error, 3 nothing left to publish.
     """
@@ -273,7 +226,7 @@ def _show_publish(app: App, report: Any) -> None:
             app.say(f"{indent}alt text:  {len(result.alt_text)}/{result.alt_limit} characters")
             for line in result.alt_text.split("\n"):
                 app.say(f"{indent}  {line}")
-        for line in post_extras(result):
+        for line in [*post_extras(result), *result.carried_lines()]:  # and the post's other photos
             app.say(f"{indent}{line}")
     if report.saved_to:
         app.say(f"saved to:  {report.saved_to}")
@@ -350,7 +303,8 @@ def history(app: App, as_json: bool, limit: int | None) -> None:
         return
     colours = {"published": "green", "failed": "yellow", "unknown": "red", "pending": "cyan"}
     for item in items:
-        title = _clean(item.title or "(untitled)")[:40]
+        title = _clean(item.title or "(untitled)")[:40 - 10 * bool(item.also)] + (
+            f" +{len(item.also)} photos" if item.also else "")
         where = _clean(item.post_url or (item.reason or ""))
         status_cell = _paint(f"{_clean(item.status):<10}", fg=colours.get(item.status))
         click.echo(f"{_clean(item.when):<21}{_clean(item.photo_id):<14}{_clean(item.network):<9}{status_cell}"
@@ -446,3 +400,20 @@ def gallery(app: App, output: Path, upload: bool) -> None:
         raise click.UsageError(f"--upload needs an S3 store; {store.location} is a folder: open the file instead")
     page = gallery_html.build(store, app.settings)
     app.say(gallery_html.upload(store, page) if upload else str(gallery_html.write_file(output, page)))
+
+
+@cli.command()
+@click.option("--yes", is_flag=True, help="Ask nothing: each answer from its PIERROT_* variable (exit 2 if missing).")
+@click.option("--networks", "networks_option", metavar="NAMES", help=f"The networks to set up: {', '.join(names())}.")
+@click.option("--systemd", is_flag=True, help="Write and enable systemd user timers instead of printing crontab lines.")
+@click.option("--no-check", is_flag=True, help="Do not run `pierrot check` afterwards.")
+@click.pass_context
+def init(ctx: click.Context, yes: bool, networks_option: str | None, systemd: bool, no_check: bool) -> None:
+    """Ask for each setting, verify it live, write the config file; then the schedule and a check."""
+    from pierrot.entrypoints import init as setup
+    from pierrot.entrypoints import schedule
+
+    path = setup.run(config_path=ctx.find_root().params["config_path"], yes=yes, networks_option=networks_option)
+    schedule.offer(systemd=systemd, config_path=path)
+    if not no_check:
+        ctx.invoke(check, skip=(), max_silence=None, **{f"no_{name}": False for name in names()})

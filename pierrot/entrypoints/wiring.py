@@ -114,6 +114,7 @@ def publish_options(settings: Settings, **run: Any) -> PublishOptions:
         sensitive_tags=tuple(settings.sensitive_tags or ()),
         content_warning=settings.content_warning,
         hashtags=settings.hashtags,
+        photos=int(settings.photos),
         **run,
     )
 

@@ -155,8 +155,9 @@ def _posted(plog: PublishLog, names: Sequence[str]) -> list[tuple[str, str, tupl
     for name in names:
         states = plog.states(name)
         for entry in plog.entries:
-            if entry.network == name and entry.state == states.get(entry.photo_id):
-                chosen[(entry.photo_id, name)] = entry  # the latest entry in the photo's state wins
+            for photo_id in entry.photo_ids if entry.network == name else ():
+                if entry.state == states.get(photo_id):
+                    chosen[(photo_id, name)] = entry  # the latest entry in the photo's state wins
     by_photo: dict[str, list[LogEntry]] = {}
     for (photo_id, _), entry in chosen.items():
         by_photo.setdefault(photo_id, []).append(entry)

@@ -187,11 +187,13 @@ class HistoryItem:
     status: str
     post_url: str | None
     reason: str | None
+    also: tuple[str, ...] = ()  # the other photos the post carried
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "when": self.when,
             "photo_id": self.photo_id,
+            **({"also": list(self.also)} if self.also else {}),
             "title": self.title,
             "network": self.network,
             "status": self.status,
@@ -220,7 +222,7 @@ def history(store: DocumentStore, *, limit: int | None = None) -> list[HistoryIt
             return ""
 
     items = [
-        HistoryItem(e.updated_at, e.photo_id, title(e), e.network, e.status, e.post_url, e.reason)
+        HistoryItem(e.updated_at, e.photo_id, title(e), e.network, e.status, e.post_url, e.reason, e.also)
         for _, e in sorted(enumerate(plog.entries), key=lambda ie: (ie[1].updated_at, ie[0]), reverse=True)
     ]
     return items[:limit] if limit is not None else items

@@ -28,7 +28,8 @@ def resolve(
 
     def settle(plog: PublishLog) -> PublishLog | None:
         nonlocal resolved
-        own = [(i, e) for i, e in enumerate(plog.entries) if e.photo_id == photo_id and e.network == network]
+        # A post that carried several photos is settled through any of them: it is one post.
+        own = [(i, e) for i, e in enumerate(plog.entries) if photo_id in e.photo_ids and e.network == network]
         if not own:
             raise UsageError(f"photo {photo_id} has no entry in the publish log for {network}")
         moment = now()

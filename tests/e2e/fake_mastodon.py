@@ -27,6 +27,7 @@ from tests.e2e.servers import _Faults, _json, _wait, photo_tag
 
 SETTINGS = (
     "pixelfed",
+    "max_media_attachments",
     "max_characters",
     "characters_reserved_per_url",
     "image_size_limit",
@@ -36,6 +37,7 @@ SETTINGS = (
     "processing_polls",
     "clock",
 )
+AUTHORIZATION_CODE = "E2E-CODE"  # what the fake's /oauth/authorize page "shows": it exchanges for a token
 KEY_LIFETIME = 3600  # Mastodon keeps an Idempotency-Key this long after the status is saved
 MAX_MEDIA = 4
 
@@ -127,6 +129,7 @@ class MastodonFake:
     characters_reserved_per_url: int = 23
     image_size_limit: int = 16_777_216
     image_matrix_limit: int = 33_177_600
+    max_media_attachments: int = MAX_MEDIA
     description_limit: int | None = 1500  # None: not declared, as before 4.4 (1500 enforced); Pixelfed: 1000, silent
     api_v2: bool = True  # False: /api/v2/instance answers 404, as before Mastodon 4.0
     processing_polls: int = 0  # 0: uploads answer 200 at once (Pixelfed: 202 all the same); N: 202, then N × 206
@@ -138,6 +141,7 @@ class MastodonFake:
     media: dict[str, FakeMedia] = field(default_factory=dict)
     created: list[FakeStatus] = field(default_factory=list)  # oldest first
     keys: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)  # (account, key) -> (status, time)
+    apps: dict[str, dict[str, str]] = field(default_factory=dict)  # registered by /api/v1/apps, by client id
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -171,6 +175,7 @@ class MastodonFake:
             self.media = {}
             self.created = []
             self.keys = {}
+            self.apps = {}
             for account in list(self.accounts.values()):
                 account.bot = False
                 if account.token != self.access_token:
@@ -224,6 +229,10 @@ class MastodonFake:
             return self._instance(2) if self.api_v2 else _json({"error": "Record not found"}, 404)
         if method == "GET" and path == "/api/v1/instance":
             return self._instance(1)
+        if method == "POST" and path == "/api/v1/apps":
+            return self._register_app(request)
+        if method == "POST" and path == "/oauth/token":
+            return self._exchange_code(request)
         routes: list[tuple[str, str, str, Callable[..., Response]]] = [
             ("POST", r"/api/v2/media", "write:media", self._upload),
             ("GET", r"/api/v1/media/(\w+)", "write:media", self._media),
@@ -275,6 +284,38 @@ class MastodonFake:
             return None
         return self.accounts.get(header[len("Bearer ") :])
 
+    # ---- OAuth: an application registered, then the code its user pastes exchanged for a token -----------------
+
+    def _register_app(self, request: Request) -> Response:
+        form = request.form
+        if not form.get("client_name") or not form.get("redirect_uris"):
+            return _json({"error": "Validation failed: Name can't be blank, Redirect URI can't be blank"}, 422)
+        client_id = f"e2e-client-{len(self.apps) + 1}"
+        app = {"client_id": client_id, "client_secret": f"{client_id}-secret", "name": form["client_name"],
+               "redirect_uri": form["redirect_uris"], "scopes": form.get("scopes", "read")}
+        with self._lock:
+            self.apps[client_id] = app
+        return _json({"id": str(len(self.apps)), "name": app["name"], "website": form.get("website"),
+                      "redirect_uri": app["redirect_uri"], "client_id": client_id,
+                      "client_secret": app["client_secret"], "vapid_key": "e2e"})
+
+    def _exchange_code(self, request: Request) -> Response:
+        form = request.form
+        app = self.apps.get(form.get("client_id", ""))
+        if app is None or form.get("client_secret") != app["client_secret"]:
+            return _json({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
+        if (form.get("grant_type") != "authorization_code" or form.get("code") != AUTHORIZATION_CODE
+                or form.get("redirect_uri") != app["redirect_uri"]):
+            return _json({"error": "invalid_grant", "error_description": "The provided authorization grant is "
+                          "invalid, expired, revoked, does not match the redirection URI used in the authorization "
+                          "request, or was issued to another client."}, 400)
+        token = f"E2eOauthToken-{app['client_id']}-{int(self.clock())}"
+        owner = self.account
+        with self._lock:
+            self.accounts[token] = FakeAccount(owner.id, owner.username, token, set(app["scopes"].split()))
+        return _json({"access_token": token, "token_type": "Bearer", "scope": app["scopes"],
+                      "created_at": int(self.clock())})
+
     # ---- the instance --------------------------------------------------------------------------
 
     def _instance(self, version: int) -> Response:
@@ -288,7 +329,7 @@ class MastodonFake:
         configuration = {
             "statuses": {
                 "max_characters": self.max_characters,
-                "max_media_attachments": MAX_MEDIA,
+                "max_media_attachments": self.max_media_attachments,
                 "characters_reserved_per_url": self.characters_reserved_per_url,
             },
             "media_attachments": media,
@@ -397,8 +438,9 @@ class MastodonFake:
                     # unattached), and the answer can be lost like the first one.
                     original = next(s for s in self.created if s.id == known[0])
                     return self._answer(original, account, fault, stop)
-            if len(ids) > MAX_MEDIA:
-                return _json({"error": f"Validation failed: You can't attach more than {MAX_MEDIA} files"}, 422)
+            if len(ids) > self.max_media_attachments:
+                return _json({"error": "Validation failed: You can't attach more than "
+                              f"{self.max_media_attachments} files"}, 422)
             free = [self.media.get(i) for i in ids]
             missing = [
                 i for i, m in zip(ids, free, strict=True) if m is None or m.status_id or m.account_id != account.id

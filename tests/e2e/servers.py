@@ -836,7 +836,8 @@ class XFake:
         body = request.get_json(silent=True) or {}
         text = body.get("text") or ""
         media_ids = [str(m) for m in (body.get("media") or {}).get("media_ids") or []]
-        if (not text and not media_ids) or any(m not in self.uploads for m in media_ids):
+        # X takes at most 4 images a post.
+        if (not text and not media_ids) or any(m not in self.uploads for m in media_ids) or len(media_ids) > 4:
             return _json(
                 {"errors": [{"message": "Your media IDs are invalid."}], "title": "Invalid Request", "status": 400}, 400
             )

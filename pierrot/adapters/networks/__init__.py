@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pierrot.errors import UsageError
 from pierrot.specs import Spec
@@ -34,6 +34,30 @@ class Context:
     image_host: ImageHost | None = None  # for a network that fetches the image from a URL
 
 
+class Asker(Protocol):
+    """How `pierrot init` asks a question: at a terminal, or from the given values (``--yes``).
+
+    ``setting`` is the PIERROT_* variable that answers it without a prompt; ``current`` the value kept when the
+    answer is empty. The non-interactive asker raises a ConfigError naming ``setting`` when nothing answers."""
+
+    interactive: bool
+
+    def text(self, setting: str, prompt: str, current: str | None = None) -> str: ...
+
+    def secret(self, setting: str, prompt: str, current: str | None = None) -> str: ...
+
+    def choice(self, setting: str, prompt: str, choices: tuple[str, ...], current: str) -> str: ...
+
+    def confirm(self, prompt: str, default: bool) -> bool: ...
+
+    def echo(self, text: str) -> None: ...
+
+
+# A network's own `pierrot init` step: asks for its credentials, verifies them live, returns the settings to save
+# (attr -> value). A network without one is asked for its `required` settings, then verified by `whoami`.
+Setup = Callable[[Asker, Mapping[str, Any], "Context"], dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class Network:
     """One network as pierrot knows it: everything config, --help, check, the CLI, the Lambda and docs read."""
@@ -46,6 +70,7 @@ class Network:
     build: Callable[[Mapping[str, Any], Context], Publisher]  # settings.values -> a publisher
     # `resolve --posted VALUE`: ValueError (one line) if VALUE is not a post of this network (id or URL forms).
     read_post: Callable[[str, Mapping[str, Any]], PostRef]
+    setup: Setup | None = None
 
     @property
     def secrets(self) -> tuple[Spec, ...]:

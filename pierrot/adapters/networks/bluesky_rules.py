@@ -36,6 +36,7 @@ RULES = NetworkRules(
     settles_unknown=True,
     languages=True,
     warnings="label",
+    max_images=4,
 )
 # The self-labels Bluesky's app shows a sensitive post behind (com.atproto.label.defs' global values).
 SELF_LABELS = ("sexual", "nudity", "porn", "graphic-media")

@@ -9,6 +9,7 @@ repeat with 400 "Duplicate idempotency key.": evidence that the first request ar
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -22,7 +23,7 @@ import requests
 
 from pierrot import __version__
 from pierrot.adapters.http import DEADLINE_FACTOR, ApiSession
-from pierrot.adapters.networks import Context, Network, PostRef, template_specs
+from pierrot.adapters.networks import Asker, Context, Network, PostRef, template_specs
 from pierrot.adapters.networks.base import CredentialsRefused, HttpPublisher, json_of
 from pierrot.adapters.networks.mastodon_answers import (
     _field,
@@ -426,3 +427,13 @@ NETWORK = Network(
     build=_build,
     read_post=read_post,
 )
+
+
+def setup(ask: Asker, current: Mapping[str, Any], context: Context) -> dict[str, Any]:
+    """`pierrot init`: the instance, then an access token by OAuth's code flow, verified (see mastodon_setup)."""
+    from pierrot.adapters.networks import mastodon_setup
+
+    return mastodon_setup.setup(ask, current, context)
+
+
+NETWORK = dataclasses.replace(NETWORK, setup=setup)

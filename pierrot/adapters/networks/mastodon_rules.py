@@ -13,6 +13,7 @@ TEXT_LIMIT = 500
 URL_CHARS = 23  # characters_reserved_per_url: every URL counts this many, whatever its length
 ALT_LIMIT = 1500  # description_limit, reported since 4.4 and 1500 before it
 IMAGE_BYTES = 16_777_216
+MAX_IMAGES = 4  # configuration.statuses.max_media_attachments, when the instance does not say
 IMAGE_PIXELS = 33_177_600  # image_matrix_limit: the largest image an instance accepts
 # ...but what it keeps: media_attachment.rb's IMAGE_STYLES scale every original to 8,294,400 pixels (3840x2160).
 # Anything larger is only bandwidth spent to be thrown away, so pierrot sends at most this.
@@ -88,6 +89,7 @@ DEFAULT_RULES = NetworkRules(
     settles_unknown=True,
     languages=True,
     warnings="spoiler",
+    max_images=MAX_IMAGES,
 )
 
 
@@ -108,6 +110,7 @@ def rules_from_instance(doc: Any) -> NetworkRules:
     url_chars = URL_CHARS if reserved is None else reserved
     max_bytes = _count(media.get("image_size_limit")) or _count(doc.get("upload_limit"))
     alt_limit = _count(media.get("description_limit")) or _count(doc.get("description_limit"))
+    max_images = _count(statuses.get("max_media_attachments")) or MAX_IMAGES
     if pixelfed:
         return NetworkRules(
             name=DEFAULT_RULES.name,
@@ -120,6 +123,7 @@ def rules_from_instance(doc: Any) -> NetworkRules:
             max_image_pixels=_count(media.get("image_matrix_limit")),
             settles_unknown=True,
             warnings="spoiler",  # Pixelfed's statuses take sensitive and spoiler_text; a language they ignore
+            max_images=max_images,
         )
     measure = mastodon_length if url_chars == URL_CHARS else functools.partial(mastodon_length, url_chars=url_chars)
     return NetworkRules(
@@ -134,6 +138,7 @@ def rules_from_instance(doc: Any) -> NetworkRules:
         settles_unknown=True,
         languages=True,
         warnings="spoiler",
+        max_images=max_images,
     )
 
 

@@ -46,4 +46,5 @@ RULES = NetworkRules(
     max_image_bytes=5 * 1024 * 1024,
     max_image_edge=2048,
     refuses_repeated_text=True,
+    max_images=4,
 )

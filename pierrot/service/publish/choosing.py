@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from pierrot.domain import PENDING, PUBLISHED, UNKNOWN, Photo, PublishLog, StoredCatalogue, eligible_in, parse_iso
 from pierrot.errors import ImageError, NothingToPublish, PhotoGone, UsageError
 from pierrot.ports import FetchedImage
 from pierrot.service.publish.images import _Images
-from pierrot.service.publish.options import PublishOptions
+from pierrot.service.publish.options import Companion, PublishOptions
 from pierrot.service.publish.texts import Composing
 
 # How many photos, and for how long, one run tries when the chosen ones turn out to be gone from Flickr: a 404 is
@@ -40,6 +41,15 @@ def _the_photo(options: PublishOptions, catalogue: StoredCatalogue, plog: Publis
     return photo
 
 
+def _taken_at(photo: Photo) -> dt.datetime | None:
+    """When the photo was taken, to the second (the camera's local time); None without an exact date."""
+    day = photo.taken
+    if day is None or photo.date_taken_granularity:  # a month or a year only: no day to share, no time to compare
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(photo.date_taken)[:19])
+    except ValueError:
+        return dt.datetime.combine(day, dt.time())
 
 
 class Choosing(Composing):
@@ -87,6 +97,61 @@ class Choosing(Composing):
             f"{len(gone)} photos in a row are gone from Flickr (deleted or made private since the last sync): "
             "run `pierrot sync`, then publish again"
         )
+
+    def _companions(
+        self, catalogue: StoredCatalogue, plog: PublishLog, active: list[str], first: Photo
+    ) -> list[tuple[Photo, dict[str, FetchedImage]]]:
+        """The other photos of a post (PIERROT_PUBLISH_PHOTOS), each with its image for the networks it fits.
+
+        Eligible on every network of the run; taken the same day as the first, else the nearest in time; a first
+        photo with no taken date has none. One gone from Flickr, or fitting no network, gives way to the next."""
+        wanted = self.options.photos - 1
+        when = _taken_at(first)
+        if wanted <= 0 or when is None:
+            return []
+        split = eligible_in(catalogue, plog, active, self.options.filters)
+        ranked: list[tuple[bool, float, str, Photo]] = []
+        for index in split.eligible:
+            if index in catalogue.videos or catalogue.ids[index] == first.id:
+                continue
+            photo = catalogue.photo(index)
+            taken = _taken_at(photo)
+            if taken is not None:
+                ranked.append((photo.taken != first.taken, abs((taken - when).total_seconds()), photo.id, photo))
+        ranked.sort(key=lambda r: r[:3])
+        chosen: list[tuple[Photo, dict[str, FetchedImage]]] = []
+        order = sorted(active, key=lambda n: -self.rules[n].max_image_bytes)
+        for *_, photo in ranked[:MAX_PHOTO_TRIES]:
+            images = _Images(self.fetcher, photo, self.workdir, [self.rules[n] for n in active],
+                             self.options.keep_location)
+            found: dict[str, FetchedImage] = {}
+            try:
+                for name in order:
+                    try:
+                        found[name] = images.for_network(self.rules[name])
+                    except PhotoGone:
+                        raise
+                    except ImageError:
+                        continue  # no size fits this network: it leaves the photo out, the others take it
+            except PhotoGone as exc:
+                self.report.warnings.append(f"{exc}; not carried (the next `pierrot sync` drops it)")
+                continue
+            if found:
+                chosen.append((photo, found))
+            if len(chosen) == wanted:
+                break
+        return chosen
+
+    def _carry(self, name: str, companions: list[tuple[Photo, dict[str, FetchedImage]]]) -> None:
+        """Give a network the first companions it can take (its ``max_images``); the rest stay eligible there."""
+        network = next(n for n in self.options.networks if n.name == name)
+        rules, result = self.rules[name], self.results[name]
+        result.also, result.left_out = [], []
+        for photo, images in companions:
+            if name in images and len(result.also) < rules.max_images - 1:
+                result.also.append(Companion(photo, images[name], self._alt(photo, network, rules, images[name])))
+            else:
+                result.left_out.append(photo.id)
 
     def _choose(self, catalogue: StoredCatalogue, plog: PublishLog, active: list[str], skip: set[str]) -> Photo:
         options = self.options
@@ -153,10 +218,11 @@ class Choosing(Composing):
         for entry in plog.entries:
             if entry.network not in active:
                 continue
-            if entry.state in (PENDING, UNKNOWN):
-                held.add(entry.photo_id)
-            elif entry.state == PUBLISHED:
-                last[entry.photo_id] = max(last.get(entry.photo_id, ""), entry.updated_at)
+            for photo_id in entry.photo_ids:
+                if entry.state in (PENDING, UNKNOWN):
+                    held.add(photo_id)
+                elif entry.state == PUBLISHED:
+                    last[photo_id] = max(last.get(photo_id, ""), entry.updated_at)
         ready = [(when, pid) for pid, when in last.items()
                  if pid not in held and pid not in skip and (parse_iso(when) or cutoff) < cutoff]
         if not ready:

@@ -93,7 +93,7 @@ def _append_pending(
     """Add our pending entries, unless another run claimed or posted on one of our networks since we read."""
     run_id = entries[0].run_id
     networks = {e.network for e in entries}
-    photo_id = entries[0].photo_id
+    photo_ids = {p for e in entries for p in e.photo_ids}
 
     def claim(plog: PublishLog) -> PublishLog | None:
         # Every attempt, the first too: the log this run holds may have been re-read while it settled.
@@ -106,7 +106,7 @@ def _append_pending(
                 continue
             if other.status == PENDING:
                 raise AnotherRunActive(f"another publish claimed photo {other.photo_id} first; not posting")
-            if other.status in (PUBLISHED, UNKNOWN) or other.photo_id == photo_id:
+            if other.status in (PUBLISHED, UNKNOWN) or not photo_ids.isdisjoint(other.photo_ids):
                 raise AnotherRunActive(
                     f"another publish posted photo {other.photo_id} while this one prepared; not posting"
                 )
@@ -117,7 +117,7 @@ def _append_pending(
 
 def _take_back(
     store: DocumentStore, state: LogState, entry: LogEntry, now: Clock, run_id: str, event_id: str | None, *,
-    media_id: str, created_at: str | None,
+    media_ids: tuple[str, ...], created_at: str | None,
 ) -> tuple[LogState, LogEntry]:
     """Take an interrupted (unknown) entry back to pending for this run, unless another run has just done so.
 
@@ -126,7 +126,8 @@ def _take_back(
 
     def take(plog: PublishLog) -> PublishLog | None:
         mine = plog.find(run_id, entry.photo_id, entry.network)
-        if mine is not None and plog.entries[mine].status == PENDING and media_id in plog.entries[mine].media_ids:
+        if mine is not None and plog.entries[mine].status == PENDING and set(media_ids) <= set(
+                plog.entries[mine].media_ids):
             return None  # our own write landed but its answer was lost
         index = plog.find(entry.run_id, entry.photo_id, entry.network)
         if index is None or plog.entries[index].status != UNKNOWN:
@@ -134,9 +135,10 @@ def _take_back(
                 f"another publish is settling photo {entry.photo_id} on {entry.network}; not sending it again"
             )
         current = plog.entries[index]
-        media_ids = current.media_ids if media_id in current.media_ids else (*current.media_ids, media_id)
+        # This attempt's uploads go last, one per photo carried: the post is sent with the last ones.
+        kept = tuple(m for m in current.media_ids if m not in media_ids)
         changes: dict[str, Any] = {"status": PENDING, "updated_at": iso(now()), "run_id": run_id,
-                                   "media_ids": media_ids}
+                                   "media_ids": (*kept, *media_ids)}
         if event_id is not None:
             changes["event_id"] = event_id
         if created_at is not None:

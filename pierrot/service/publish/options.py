@@ -58,12 +58,23 @@ class PublishOptions:
     sensitive_tags: tuple[str, ...] = ()
     content_warning: str = "Sensitive photo"
     hashtags: int = 5
+    # How many photos one post carries (PIERROT_PUBLISH_PHOTOS): each network takes as many as it can.
+    photos: int = 1
 
     def template_for(self, network: NetworkOptions) -> str:
         return network.template or self.template
 
     def alt_template_for(self, network: NetworkOptions) -> str:
         return network.alt_template or self.alt_template
+
+
+@dataclass(frozen=True)
+class Companion:
+    """Another photo a post carries after the chosen one (PIERROT_PUBLISH_PHOTOS), as one network gets it."""
+
+    photo: Photo
+    image: FetchedImage
+    alt_text: str | None = None
 
 
 @dataclass
@@ -93,6 +104,26 @@ class NetworkResult:
     # The photo has a sensitive tag, and how this network carries its warning: "spoiler", "label" or "none".
     sensitive: bool = False
     warning_kind: str = "none"
+    # The other photos this network's post carries, and those it cannot take (they stay eligible there).
+    also: list[Companion] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
+
+    def carried_lines(self) -> list[str]:
+        """The dry run's lines on the other photos: how many the network takes, each with its alt text."""
+        if not self.also and not self.left_out:
+            return []
+        offered = 1 + len(self.also) + len(self.left_out)
+        taken = 1 + len(self.also)
+        left = f" (takes {taken}: {len(self.left_out)} stay eligible)" if self.left_out else ""
+        lines = [f"photos:    {offered}{left}"]
+        for companion in self.also:
+            image = companion.image
+            lines.append(f"  + {companion.photo.id}  {companion.photo.title or '(untitled)'}: {image.size_label} "
+                         f"({image.width}x{image.height}), {image.nbytes:,} bytes")
+            alt = "(switched off)" if companion.alt_text is None else companion.alt_text.replace("\n", " ")
+            lines.append(f"    alt text: {alt}")
+        lines.extend(f"  - {photo_id}: not taken, stays eligible here" for photo_id in self.left_out)
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +143,9 @@ class NetworkResult:
             "language": self.language,
             "warning": self.warning,
             "hashtags": self.hashtags,
+            **({"also": [{"photo_id": c.photo.id, "alt_text": c.alt_text, "size": c.image.size_label}
+                         for c in self.also], "left_out": list(self.left_out)}
+               if self.also or self.left_out else {}),
         }
 
 

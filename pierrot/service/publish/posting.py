@@ -18,30 +18,34 @@ from pierrot.service.publish.texts import DUPLICATE_TEXT_REASON, post_options
 class Posting(Choosing):
     """The run's steps after the choice: upload (nothing public), claim, post, record."""
 
-    def _upload(self, photo: Photo, images: dict[str, FetchedImage], active: list[str]) -> dict[str, str]:
-        media: dict[str, str] = {}
+    def _upload(self, photo: Photo, images: dict[str, FetchedImage], active: list[str]) -> dict[str, tuple[str, ...]]:
+        """Upload each network's images, the chosen photo's first, each with its own alt text (nothing public)."""
+        media: dict[str, tuple[str, ...]] = {}
         for name in active:
             result = self.results[name]
+            publisher = self.publishers[name]
             try:
                 extra = post_options(self.options, self.rules[name], photo)  # Threads stages them with the image
-                media_id = self.publishers[name].upload_media(images[name], result.alt_text, text=result.text,
-                                                              options=extra)
+                media_ids = [publisher.upload_media(images[name], result.alt_text, text=result.text, options=extra)]
+                media_ids += [publisher.upload_media(c.image, c.alt_text, text=result.text, options=extra)
+                              for c in result.also]
                 self._account(name)  # kept with the claim: the post is only ever settled against this account
-                media[name] = media_id
+                media[name] = tuple(media_ids)
             except PierrotError as exc:
                 self._fail(name, exc)
         return media
 
-    def _claim_entries(self, photo: Photo, media: dict[str, str]) -> list[LogEntry]:
+    def _claim_entries(self, photo: Photo, media: dict[str, tuple[str, ...]]) -> list[LogEntry]:
         moment = iso(self.now()) or ""
         entries = []
-        for name, media_id in media.items():
+        for name, media_ids in media.items():
             attempt = self.publishers[name].new_attempt(_created_at(self.now()))
             entries.append(LogEntry(
                 photo.id, name, PENDING, self.run_id, moment, moment, title=photo.title or None,
                 text=self.results[name].text, event_id=self.options.event_id,
                 key=attempt.key or None, created_at=attempt.created_at if attempt.key else None,
-                media_ids=(media_id,), account=self._accounts.get(name),
+                media_ids=media_ids, account=self._accounts.get(name),
+                also=tuple(c.photo.id for c in self.results[name].also),
             ))
         return entries
 
@@ -57,7 +61,8 @@ class Posting(Choosing):
         publisher, rules, result = self.publishers[name], self.rules[name], self.results[name]
         text = entry.text or result.text
         attempt = _attempt(entry)
-        media_ids = list(entry.media_ids[-1:])  # this attempt's upload; an earlier one may be attached already
+        # This attempt's uploads, one per photo carried; an earlier attempt's may be attached already.
+        media_ids = list(entry.media_ids[-len(entry.photo_ids):])
         undecided = UNKNOWN if resumed and not absent else FAILED
         if not self._still_held(state, entry):
             reason = (f"not attempted: the run's lease ({self.options.lease_seconds}s) ran out before it could post, "

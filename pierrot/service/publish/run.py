@@ -84,9 +84,11 @@ class _Run(Settling):
         # 2. Choose and download (each size once), compose for each network: nothing public happens here.
         photo, images = self._choose_and_fetch(catalogue, state.log, active)
         self.report.photo = photo
+        companions = self._companions(catalogue, state.log, active, photo)
         for name in list(active):
             try:
                 self._compose(name, photo, catalogue, state.log, images[name])
+                self._carry(name, companions)
             except (PublishError, ConfigError) as exc:
                 self._fail(name, exc)
                 active.remove(name)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pierrot.domain import FAILED, PUBLISHED, UNKNOWN, LogEntry, StoredCatalogue
+from pierrot.domain import FAILED, PUBLISHED, UNKNOWN, LogEntry, Photo, StoredCatalogue
 from pierrot.errors import PhotoGone, PierrotError, PublishError
 from pierrot.ports import Settled
 from pierrot.service._log import EntryTakenOver, LogState, read_log
 from pierrot.service.publish.images import _Images
 from pierrot.service.publish.log import _attempt, _created_at, _record, _take_back
+from pierrot.service.publish.options import Companion
 from pierrot.service.publish.posting import Posting
 from pierrot.service.publish.texts import post_options
 
@@ -131,15 +132,24 @@ class Settling(Posting):
                 # The network still holds this very post staged (Threads' container): publish it as it is. A new
                 # upload would stage a second post beside it.
                 result.photo_id, result.text = photo.id, entry.text or ""
-                media_id = settled.staged
+                media_ids: tuple[str, ...] = (settled.staged,)
             else:
-                images = _Images(self.fetcher, photo, self.workdir, [rules], self.options.keep_location)
-                image = images.for_network(rules)
+                # The same post again: every photo it carried, each uploaded anew with its own alt text.
+                carried = [photo, *(_carried(catalogue, pid) for pid in entry.also)]
                 network = next(n for n in self.options.networks if n.name == name)
-                alt = self._alt(photo, network, rules, image)
-                result.photo_id, result.text, result.image, result.alt_text = photo.id, entry.text or "", image, alt
-                media_id = self.publishers[name].upload_media(image, alt, text=entry.text or "",
-                                                              options=post_options(self.options, rules, photo))
+                uploads = []
+                extra = post_options(self.options, rules, photo)
+                for number, each in enumerate(carried):
+                    images = _Images(self.fetcher, each, self.workdir, [rules], self.options.keep_location)
+                    image = images.for_network(rules)
+                    alt = self._alt(each, network, rules, image)
+                    if number == 0:
+                        result.photo_id, result.text, result.image, result.alt_text = (
+                            photo.id, entry.text or "", image, alt)
+                    else:
+                        result.also.append(Companion(each, image, alt))
+                    uploads.append(self.publishers[name].upload_media(image, alt, text=entry.text or "", options=extra))
+                media_ids = tuple(uploads)
         except PierrotError as exc:
             if absent:
                 state, kept = self._settle_record(
@@ -156,7 +166,7 @@ class Settling(Posting):
             return state, True
         try:
             state, entry = _take_back(self.store, state, entry, self.now, self.run_id, self.options.event_id,
-                                      media_id=media_id,
+                                      media_ids=media_ids,
                                       # The key alone makes it one post; a fresh time keeps it from reading as
                                       # backdated.
                                       created_at=_created_at(self.now()) if entry.created_at else None)
@@ -167,3 +177,10 @@ class Settling(Posting):
                               "with the same key, which keeps it to one post")
         return self._post(state, photo, entry, catalogue, resumed=True, absent=absent), True
 
+
+def _carried(catalogue: StoredCatalogue, photo_id: str) -> Photo:
+    """Another photo an interrupted post carried, from the catalogue (PhotoGone if it is no longer there)."""
+    index = catalogue.index_of(photo_id)
+    if index is None:
+        raise PhotoGone(f"photo {photo_id}, carried by the same post, is no longer in the catalogue")
+    return catalogue.photo(index)
