@@ -25,7 +25,8 @@ class Posting(Choosing):
             result = self.results[name]
             publisher = self.publishers[name]
             try:
-                extra = post_options(self.options, self.rules[name], photo)  # Threads stages them with the image
+                # Threads stages them with the image.
+                extra = post_options(self.options, self.rules[name], photo, *(c.photo for c in result.also))
                 media_ids = [publisher.upload_media(images[name], result.alt_text, text=result.text, options=extra)]
                 media_ids += [publisher.upload_media(c.image, c.alt_text, text=result.text, options=extra)
                               for c in result.also]
@@ -75,7 +76,8 @@ class Posting(Choosing):
         retried = False
         while True:
             try:
-                post = publisher.create_post(text, media_ids, attempt, post_options(self.options, rules, photo))
+                extra = post_options(self.options, rules, photo, *(c.photo for c in result.also))
+                post = publisher.create_post(text, media_ids, attempt, extra)
             except PostRefused as exc:
                 reason = str(exc) if undecided == FAILED else (
                     f"sending the interrupted post again was refused ({exc}); the first attempt may have been posted")

@@ -138,7 +138,7 @@ class Settling(Posting):
                 carried = [photo, *(_carried(catalogue, pid) for pid in entry.also)]
                 network = next(n for n in self.options.networks if n.name == name)
                 uploads = []
-                extra = post_options(self.options, rules, photo)
+                extra = post_options(self.options, rules, *carried)
                 for number, each in enumerate(carried):
                     images = _Images(self.fetcher, each, self.workdir, [rules], self.options.keep_location)
                     image = images.for_network(rules)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from pierrot.domain import BLOCKING, FAILED, PUBLISHED, UNKNOWN, Photo, PublishLog, StoredCatalogue, compose
 from pierrot.domain.filters import normalise_tag
@@ -51,13 +51,14 @@ def _texts(
     catalogue: StoredCatalogue,
     plog: PublishLog,
     context: dict[str, str],
+    carried: Sequence[Photo] = (),
 ) -> Iterator[str]:
-    """The texts to try for ``photo`` on a network, best first; on one that refuses a repeated text, none equal
-    to an earlier post's there."""
+    """The texts to try for ``photo`` (with the other photos ``carried``) on a network, best first; on one that
+    refuses a repeated text, none equal to an earlier post's there."""
 
     measure = _measure(rules)
     limit = rules.text_limit
-    warning = post_options(options, rules, photo).warning
+    warning = post_options(options, rules, photo, *carried).warning
     if warning and rules.warnings == "spoiler":  # Mastodon counts the warning against the status's limit
         limit = max(rules.text_limit - rules.measure(warning), 0)
     variants = compose.compose_post_variants(
@@ -109,18 +110,19 @@ def _legacy_texts(
     return texts
 
 
-def post_options(options: PublishOptions, rules: NetworkRules, photo: Photo) -> PostOptions:
-    """What the post carries besides its text on this network: its language and, for a photo with a sensitive tag,
-    the warning (each only where the network takes it). The same for every attempt at the same post."""
+def post_options(options: PublishOptions, rules: NetworkRules, *photos: Photo) -> PostOptions:
+    """What the post of ``photos`` carries besides its text on this network: its language and, when any of them has
+    a sensitive tag, the warning (each only where the network takes it). The same for every attempt at the post."""
     return PostOptions(
         language=options.language if rules.languages else None,
-        warning=options.content_warning if _sensitive(options, photo) and rules.warnings != "none" else None,
+        warning=options.content_warning if _sensitive(options, *photos) and rules.warnings != "none" else None,
     )
 
 
-def _sensitive(options: PublishOptions, photo: Photo) -> bool:
-    """Whether the photo has one of the tags that put a photo behind a warning."""
-    return bool({normalise_tag(t) for t in options.sensitive_tags} & {normalise_tag(t) for t in photo.tags})
+def _sensitive(options: PublishOptions, *photos: Photo) -> bool:
+    """Whether any of the photos has one of the tags that put a post behind a warning."""
+    sensitive = {normalise_tag(t) for t in options.sensitive_tags}
+    return any(sensitive & {normalise_tag(t) for t in photo.tags} for photo in photos)
 
 
 class Composing(RunState):
@@ -147,7 +149,8 @@ class Composing(RunState):
         network = next(n for n in self.options.networks if n.name == name)
         rules, result = self.rules[name], self.results[name]
         context = self._context(photo, image)
-        texts = _texts(self.options, network, rules, photo, catalogue, plog, context)
+        carried = [c.photo for c in result.also]  # _carry came first: a companion with a sensitive tag counts
+        texts = _texts(self.options, network, rules, photo, catalogue, plog, context, carried)
         result.photo_id = photo.id
         text = next(texts, None)
         if text is None:
@@ -158,9 +161,9 @@ class Composing(RunState):
         result.text = text
         result.length, result.limit, result.unit = rules.measure(result.text), rules.text_limit, rules.unit
         result.alt_text = self._alt(photo, network, rules, image)
-        extra = post_options(self.options, rules, photo)
+        extra = post_options(self.options, rules, photo, *carried)
         result.language, result.warning, result.hashtags = extra.language, extra.warning, context["hashtags"]
-        result.sensitive, result.warning_kind = _sensitive(self.options, photo), rules.warnings
+        result.sensitive, result.warning_kind = _sensitive(self.options, photo, *carried), rules.warnings
         result.alt_limit = rules.alt_limit
         result.image = image
         self._texts[name] = texts
