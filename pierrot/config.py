@@ -27,6 +27,7 @@ DEFAULT_FLICKR_API_URL = "https://api.flickr.com/services/rest/"
 DEFAULT_TEMPLATE = "{title}"
 DEFAULT_ALT_TEMPLATE = "{title}. {description}"
 DEFAULT_LEASE_SECONDS = 900
+DEFAULT_CONTENT_WARNING = "Sensitive photo"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
 NETWORKS = names()
@@ -55,7 +56,8 @@ CORE_SPECS: tuple[Spec, ...] = (
     Spec("image_hosts", "PIERROT_FLICKR_IMAGE_HOSTS", "flickr", "image_hosts", kind="list",
          help="image hosts allowed besides Flickr's own (host or scheme://host:port; for testing)"),
     Spec("template", "PIERROT_PUBLISH_TEMPLATE", "publish", "template", default=DEFAULT_TEMPLATE,
-         help="post text: {title} {description} {url} {date_taken} {year} {tags}"),
+         help="post text: {title} {description} {url} {date_taken} {year} {tags} {hashtags} {camera} {lens} "
+              "{exposure}"),
     Spec("alt_template", "PIERROT_PUBLISH_ALT_TEMPLATE", "publish", "alt_template", default=DEFAULT_ALT_TEMPLATE,
          help="alt text, same placeholders"),
     Spec("link", "PIERROT_PUBLISH_LINK", "publish", "link", kind="bool", default=False,
@@ -93,6 +95,16 @@ CORE_SPECS: tuple[Spec, ...] = (
          default=DEFAULT_LEASE_SECONDS, help="how long a pending publish blocks others"),
     Spec("timeout", "PIERROT_HTTP_TIMEOUT", "store", "http_timeout", kind="float", default=DEFAULT_TIMEOUT_SECONDS,
          help="seconds before a network call is given up"),
+    Spec("language", "PIERROT_PUBLISH_LANGUAGE", "publish", "language", kind="language",
+         help="the posts' language, a BCP-47 tag (fr, pt-BR): Bluesky's langs, Mastodon's language"),
+    Spec("sensitive_tags", "PIERROT_PUBLISH_SENSITIVE_TAGS", "publish", "sensitive_tags", kind="list",
+         help="a photo with any of these Flickr tags is posted behind a content warning (e.g. nsfw,nude)"),
+    Spec("content_warning", "PIERROT_PUBLISH_CONTENT_WARNING", "publish", "content_warning",
+         default=DEFAULT_CONTENT_WARNING, help="the warning a sensitive photo is posted behind"),
+    Spec("hashtags", "PIERROT_PUBLISH_HASHTAGS", "publish", "hashtags", kind="count", default=5,
+         help="at most this many of the photo's tags in {hashtags}"),
+    Spec("require_description", "PIERROT_PUBLISH_REQUIRE_DESCRIPTION", "publish", "require_description",
+         kind="bool", default=False, help="never choose a photo without a Flickr description"),
     Spec("gallery", "PIERROT_GALLERY", "publish", "gallery", kind="bool", default=False,
          help="after each post, the publish function rewrites pierrot-gallery.html next to the documents (S3)"),
 )
@@ -223,6 +235,7 @@ class Settings:
             taken_before=self.values.get("taken_before"),
             uploaded_after=self.values.get("uploaded_after"),
             licenses=tuple(str(x) for x in self.values.get("licenses") or ()),
+            require_description=bool(self.values.get("require_description")),
         )
 
     def with_cli_overrides(self, overrides: Mapping[str, Any]) -> Settings:

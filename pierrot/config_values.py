@@ -14,6 +14,13 @@ from pierrot.specs import Spec
 MAX_SECONDS = 7 * 24 * 3600
 
 
+# A BCP-47 tag in its common forms: language, then an optional script, region and variants ("sr-Latn-RS").
+LANGUAGE_TAG = re.compile(
+    r"[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
+)
+MAX_COUNT = 100
+
+
 def convert(spec: Spec, raw: Any, origin: str) -> Any:
     """The value ``raw`` (from ``origin``) as its spec's kind, or a ConfigError naming where it came from."""
 
@@ -79,6 +86,16 @@ def convert(spec: Spec, raw: Any, origin: str) -> Any:
             raise bad("one or more of " + ", ".join(spec.choices) + (f" (unknown: {', '.join(unknown)})"
                                                                      if unknown else ""))
         return tuple(dict.fromkeys(names))
+    if spec.kind == "count":
+        text = str(raw).strip()
+        if isinstance(raw, bool) or not text.isdigit() or int(text) > MAX_COUNT:
+            raise bad(f"a whole number from 0 to {MAX_COUNT}")
+        return int(text)
+    if spec.kind == "language":
+        text = str(raw).strip()
+        if not isinstance(raw, str) or not LANGUAGE_TAG.fullmatch(text):
+            raise bad("a BCP-47 language tag such as fr, pt-BR or zh-Hant-TW")
+        return text
     if spec.kind == "list":
         if isinstance(raw, list):
             items = [str(x).strip() for x in raw]

@@ -127,6 +127,18 @@ class FetchedImage:
     # None: not checked for location; False: checked and nothing to remove (the file is the URL's bytes);
     # True: location removed (the file differs from what the URL serves, which must never be handed out).
     location_removed: bool | None = None
+    # What the image's own EXIF says of the camera, read before its location was removed.
+    camera: CameraText | None = None
+
+
+@dataclass(frozen=True)
+class CameraText:
+    """{camera}, {lens} and {exposure} as a post shows them ("FUJIFILM X-T4", "1/250 s · f/8 · ISO 200"); ""
+    where the EXIF says nothing."""
+
+    camera: str = ""
+    lens: str = ""
+    exposure: str = ""
 
 
 class ImageFetcher(abc.ABC):
@@ -197,6 +209,34 @@ class NetworkRules:
     refuses_repeated_text: bool = False
     # How many images one post carries (PIERROT_PUBLISH_PHOTOS takes up to this many on the network).
     max_images: int = 1
+    # True when a post can say its language (Bluesky's langs, Mastodon's language).
+    languages: bool = False
+    # How a sensitive photo's warning is carried: "spoiler" (a text shown first, counted in the text's limit:
+    # Mastodon), "label" (a self-label with no text: Bluesky), "media" (the image blurred, no text: Threads),
+    # "none" (the API has no such field).
+    warnings: str = "none"
+
+
+@dataclass(frozen=True)
+class PostOptions:
+    """What a post says besides its text: its language (a BCP-47 tag) and a content warning, None when none."""
+
+    language: str | None = None
+    warning: str | None = None
+
+
+NO_OPTIONS = PostOptions()
+
+
+@dataclass(frozen=True)
+class BotFlag:
+    """Whether the account says it is automated: True, False, or None when pierrot cannot tell.
+
+    ``how`` says how to set it by hand; ``settable`` whether `check --fix-bot-label` can set it."""
+
+    is_bot: bool | None
+    how: str
+    settable: bool = False
 
 
 @dataclass(frozen=True)
@@ -260,19 +300,35 @@ class Publisher(abc.ABC):
         return Attempt(key="", created_at=created_at)
 
     @abc.abstractmethod
-    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None, *, text: str = "", options: PostOptions = NO_OPTIONS
+    ) -> str:
         """Upload the image with its alt text; returns the media id. Nothing is public yet (PublishError).
 
-        ``text`` is the post's text, for a network that stages the whole post before publishing it (Threads'
-        container); the others ignore it and take the text in ``create_post``."""
+        ``text`` and ``options`` are the post's, for a network that stages the whole post before publishing it
+        (Threads' container); the others ignore them and take them in ``create_post``."""
 
     @abc.abstractmethod
-    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
-        """Publish. Raises PostRefused (nothing posted), DuplicatePost or PostOutcomeUnknown."""
+    def create_post(
+        self, text: str, media_ids: list[str], attempt: Attempt, options: PostOptions = NO_OPTIONS
+    ) -> Post:
+        """Publish. Raises PostRefused (nothing posted), DuplicatePost or PostOutcomeUnknown.
+
+        ``options`` carries what the network's rules say it takes (language, warning); the rest is ignored."""
 
     def settle(self, attempt: Attempt, text: str, started_at: str) -> Settled:
         """Whether an interrupted post exists; by default the network cannot tell (settled by hand)."""
         return Settled(posted=None, reason=f"{self.rules.display} cannot tell: settle it with `pierrot resolve`")
+
+    def bot_flag(self) -> BotFlag:
+        """Whether the account says it is automated; by default pierrot cannot tell."""
+        return BotFlag(None, f"{self.rules.display} has no bot flag: say it in the account's bio")
+
+    def set_bot_flag(self) -> None:
+        """Mark the account as automated (PublishError where the API does not allow it)."""
+        from pierrot.errors import PublishError
+
+        raise PublishError(f"{self.rules.display}: {self.bot_flag().how}")
 
     @abc.abstractmethod
     def whoami(self) -> str:

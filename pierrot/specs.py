@@ -15,8 +15,9 @@ class Spec:
     env: str
     section: str
     key: str
-    # str, bool, int, float, date, list, duration, choice, networks, or url: an API base URL (https, or plain
-    # http on a loopback host only), its trailing "/" dropped unless `normalise` says how to write it.
+    # str, bool, int, count (0 or more), language (BCP-47), float, date, list, duration, choice, networks,
+    # or url: an API base URL (https, or plain http on a loopback host only), its trailing "/" dropped unless
+    # `normalise` says how to write it.
     kind: str = "str"
     secret: bool = False
     default: Any = None

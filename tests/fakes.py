@@ -34,7 +34,9 @@ from pierrot.domain import (
 )
 from pierrot.errors import ConflictError, DocumentError, DuplicatePost, PierrotError, SizeUnavailable, StoreError
 from pierrot.ports import (
+    NO_OPTIONS,
     Attempt,
+    BotFlag,
     DocumentStore,
     Encoded,
     FetchedImage,
@@ -42,6 +44,7 @@ from pierrot.ports import (
     NetworkRules,
     PhotoSource,
     Post,
+    PostOptions,
     ProgressCallback,
     Publisher,
     Settled,
@@ -262,6 +265,9 @@ class FakePublisher(Publisher):
         self.outside_texts: set[str] = set()
         self.refused: list[str] = []
         self.keys: list[str] = []  # the attempt keys create_post was given
+        self.options: list[PostOptions] = []  # the language and warning create_post was given
+        self.upload_options: list[PostOptions] = []  # and upload_media (for a network that stages the post)
+        self.bot: bool | None = None  # the account's bot flag (None: the network cannot tell)
         self._ids = itertools.count(1000)
 
     def _step(self, name: str) -> None:
@@ -274,8 +280,11 @@ class FakePublisher(Publisher):
             return Attempt(key="", created_at=created_at)
         return Attempt(key=f"k{next(self._ids)}", created_at=created_at)
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None, *, text: str = "", options: PostOptions = NO_OPTIONS
+    ) -> str:
         self._step("upload")
+        self.upload_options.append(options)
         assert image.path.exists(), "the image must exist while it is uploaded"
         media_id = f"m{next(self._ids)}"
         self.uploads.append(media_id)
@@ -284,9 +293,12 @@ class FakePublisher(Publisher):
             self.alt_texts.append((media_id, alt_text))
         return media_id
 
-    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
+    def create_post(
+        self, text: str, media_ids: list[str], attempt: Attempt, options: PostOptions = NO_OPTIONS
+    ) -> Post:
         self._step("post")
         self.keys.append(attempt.key)
+        self.options.append(options)
         # As X does: a text the account has posted before is refused, whatever the image; nothing is posted.
         if self.rules.refuses_repeated_text and (
             any(earlier == text for _, earlier in self.accepted) or text in self.outside_texts
@@ -303,6 +315,15 @@ class FakePublisher(Publisher):
     def whoami(self) -> str:
         self._step("whoami")
         return "someone_photos"
+
+    def bot_flag(self) -> BotFlag:
+        if self.bot is None:
+            return super().bot_flag()
+        return BotFlag(self.bot, "in the account's settings", settable=True)
+
+    def set_bot_flag(self) -> None:
+        self._step("set_bot")
+        self.bot = True
 
 
 def failing_store_write(store: FakeStore, *, at: int, error: BaseException) -> None:
@@ -467,14 +488,18 @@ class NetworkPublisher(FakePublisher):
         self._step("prepare")
         return self.prepared or self.rules
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None, *, text: str = "", options: PostOptions = NO_OPTIONS
+    ) -> str:
         self.images.append((image.size_label, image.path.read_bytes()))
-        return super().upload_media(image, alt_text, text=text)
+        return super().upload_media(image, alt_text, text=text, options=options)
 
-    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
+    def create_post(
+        self, text: str, media_ids: list[str], attempt: Attempt, options: PostOptions = NO_OPTIONS
+    ) -> Post:
         self.attempts.append(attempt)
         self.media.append(list(media_ids))
-        post = super().create_post(text, media_ids, attempt)
+        post = super().create_post(text, media_ids, attempt, options)
         return Post(post.id, post_url(self.rules.name, post.id))
 
     def settle(self, attempt: Attempt, text: str, started_at: str) -> Settled:

@@ -26,10 +26,16 @@ from pierrot.errors import ConfigError
 
 TEMPLATE_SETTING = "PIERROT_PUBLISH_TEMPLATE"
 ALT_TEMPLATE_SETTING = "PIERROT_PUBLISH_ALT_TEMPLATE"
-PLACEHOLDERS = ("title", "description", "url", "date_taken", "year", "tags", "years_ago", "month")
+PLACEHOLDERS = ("title", "description", "url", "date_taken", "year", "tags", "years_ago", "month", "hashtags",
+                "camera", "lens", "exposure")
+# Filled in by the run, not the photo's record: {years_ago}, {month}, and from the image's EXIF {camera}, {lens},
+# {exposure}; {hashtags} is the run's chosen few of the photo's tags (see hashtags()).
+_RUN_VALUES = ("years_ago", "month", "hashtags", "camera", "lens", "exposure")
+# Bluesky's longest hashtag, in graphemes; a longer tag is left out.
+MAX_HASHTAG_CHARS = 64
 
 # Free text gives way in this order when the text is too long; the URL, dates and the template's own text never do.
-_SHORTEN_ORDER = ("description", "tags", "title")
+_SHORTEN_ORDER = ("description", "tags", "hashtags", "title")
 # Only for validate_template: the fixed placeholders weigh the same for every photo (a URL always counts 23).
 _SAMPLE_FIXED = {
     "url": "https://www.flickr.com/photos/someone/1/", "date_taken": "2024-01-01", "year": "2024",
@@ -38,7 +44,7 @@ _SAMPLE_FIXED = {
 Measure = Callable[[str], int]
 # Values that depend on the run, not the photo alone: {years_ago} and {month} (see pierrot.domain.selection).
 Context = Mapping[str, str]
-_FREE_TEXT = ("title", "description", "years_ago", "month")
+_FREE_TEXT = ("title", "description", "years_ago", "month", "camera", "lens", "exposure")
 
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -231,10 +237,11 @@ def _compose(
     values = _values(photo, context)
     for name in _FREE_TEXT:
         values[name] = bound(values[name], chars)
-    tags = _bounded_tags(_hashtags(photo.tags), chars)
-    values["tags"] = " ".join(tags)
+    lists = {"tags": _bounded_tags(_hashtags(photo.tags), chars),
+             "hashtags": _bounded_tags(values["hashtags"].split(), chars)}
+    values |= {name: " ".join(items) for name, items in lists.items()}
     segments = _or_title(segments, values)
-    text = _fit(segments, values, tags, measure, limit)
+    text = _fit(segments, values, lists, measure, limit)
     if text is None:
         fixed = _tidy(_render(segments, values | {name: "" for name in _SHORTEN_ORDER}))
         raise ConfigError(_too_long(setting, measure(fixed), limit, extra))
@@ -251,8 +258,7 @@ def _or_title(segments: _Segments, values: Mapping[str, str]) -> _Segments:
 def _values(photo: Photo, context: Context | None = None) -> dict[str, str]:
     taken = photo.taken
     return {
-        "years_ago": "",
-        "month": "",
+        **dict.fromkeys(_RUN_VALUES, ""),
         **(context or {}),
         "title": _nfc(strip_html(photo.title)) or fallback_title(photo),
         "description": _nfc(strip_html(photo.description)),
@@ -260,6 +266,15 @@ def _values(photo: Photo, context: Context | None = None) -> dict[str, str]:
         "date_taken": taken.isoformat() if taken else "",
         "year": str(taken.year) if taken else "",
     }
+
+
+def hashtags(tags: Sequence[str], most: int) -> str:
+    """{hashtags}: the first ``most`` of the photo's tags that make hashtags ("#sunset #paris"), in Flickr's order.
+
+    A character a hashtag cannot hold is removed ("new-york" is #newyork); a tag of digits alone, a machine tag
+    and one longer than Bluesky takes are left out."""
+    usable = [tag for tag in _hashtags(tags) if len(tag) - 1 <= MAX_HASHTAG_CHARS]
+    return " ".join(usable[:most])
 
 
 def _hashtags(tags: Sequence[str]) -> list[str]:
@@ -313,7 +328,9 @@ def _is_separator(item: tuple[str, bool]) -> bool:
     return not is_value and all(c.isspace() or unicodedata.category(c) in _SEPARATOR_CATEGORIES for c in text)
 
 
-_SEPARATOR_CATEGORIES = frozenset({"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm"})
+# Punctuation, "|", and symbols such as the 📷 (and its emoji marks) that introduce a camera line: they go with
+# an empty value.
+_SEPARATOR_CATEGORIES = frozenset({"Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "So", "Mn", "Cf"})
 
 
 def _opens(text: str) -> bool:
@@ -346,7 +363,8 @@ def _nfc(text: str) -> str:
 
 
 def _fit(
-    segments: _Segments, values: dict[str, str], tags: list[str], measure: Callable[[str], int], limit: int
+    segments: _Segments, values: dict[str, str], lists: Mapping[str, list[str]], measure: Callable[[str], int],
+    limit: int,
 ) -> str | None:
     """Shorten the free text, least important first, until the whole text fits; None if it cannot."""
     current = dict(values)
@@ -360,8 +378,8 @@ def _fit(
     for name in _SHORTEN_ORDER:
         if not _uses(segments, name):
             continue
-        if name == "tags":
-            current[name] = _drop_tags(tags, fits_with(name))
+        if name in lists:
+            current[name] = _drop_tags(lists[name], fits_with(name))
         else:
             current[name] = _shorten(current[name], fits_with(name))
         text = _tidy(_render(segments, current))

@@ -27,6 +27,13 @@ def normalise_tag(tag: str) -> str:
     return _TAG_CLEAN.sub("", tag.lower())
 
 
+def has_description(photo: Photo) -> bool:
+    """Whether the photo's Flickr description has any text once its HTML is gone."""
+    from pierrot.domain.compose import strip_html
+
+    return bool(strip_html(photo.description))
+
+
 @dataclass(frozen=True)
 class Filters:
     """Which photos may be published; empty means no restriction."""
@@ -37,11 +44,14 @@ class Filters:
     taken_before: dt.date | None = None
     uploaded_after: dt.date | None = None
     licenses: tuple[str, ...] = ()
+    # Alt text made from a title alone is often useless: such photos may be left out.
+    require_description: bool = False
 
     @property
     def active(self) -> bool:
         return bool(
-            self.include_tags
+            self.require_description
+            or self.include_tags
             or self.exclude_tags
             or self.taken_after
             or self.taken_before
@@ -65,6 +75,8 @@ class Filters:
                 return False
         if self.uploaded_after and photo.uploaded.date() < self.uploaded_after:
             return False
+        if self.require_description and not has_description(photo):
+            return False
         return not (self.licenses and photo.license not in self.licenses)
 
 
@@ -76,6 +88,8 @@ class Eligibility:
     photos: int
     published: int
     filtered_out: int
+    # Of those filtered out, the photos left out for having no description (PIERROT_PUBLISH_REQUIRE_DESCRIPTION).
+    undescribed: int = 0
 
 
 def eligible_in(
@@ -90,7 +104,7 @@ def eligible_in(
         photos = len(catalogue) - len(videos)
         return Eligibility(eligible, photos, photos - len(eligible), 0)
     chosen: list[int] = []
-    photos = published = filtered = 0
+    photos = published = filtered = undescribed = 0
     for index, photo in enumerate(catalogue.photos()):
         if not photo.is_photo:
             continue
@@ -99,6 +113,7 @@ def eligible_in(
             published += 1
         elif not filters.matches(photo):
             filtered += 1
+            undescribed += filters.require_description and not has_description(photo)
         else:
             chosen.append(index)
-    return Eligibility(chosen, photos, published, filtered)
+    return Eligibility(chosen, photos, published, filtered, undescribed)

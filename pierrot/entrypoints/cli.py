@@ -14,6 +14,7 @@ import click
 
 from pierrot import __version__
 from pierrot.adapters.networks import names
+from pierrot.entrypoints.post_lines import post_extras
 from pierrot.entrypoints.terminal import App, _clean, _paint
 from pierrot.errors import EXIT_FAILURE, PierrotError
 
@@ -225,7 +226,7 @@ def _show_publish(app: App, report: Any) -> None:
             app.say(f"{indent}alt text:  {len(result.alt_text)}/{result.alt_limit} characters")
             for line in result.alt_text.split("\n"):
                 app.say(f"{indent}  {line}")
-        for line in result.carried_lines():  # the other photos of the post (PIERROT_PUBLISH_PHOTOS)
+        for line in [*post_extras(result), *result.carried_lines()]:  # and the post's other photos
             app.say(f"{indent}{line}")
     if report.saved_to:
         app.say(f"saved to:  {report.saved_to}")
@@ -262,7 +263,8 @@ def status(app: App, as_json: bool) -> None:
         ("networks", ", ".join(state.networks)),
         ("photos", f"{state.photos}" + ("" if state.catalogue_present else "  (no catalogue: run `pierrot sync`)")),
         ("published", by_network("published")),
-        ("remaining", by_network("remaining")),
+        ("remaining", by_network("remaining") + (f"  ({state.undescribed} have no description and are not chosen)"
+                                                 if state.undescribed else "")),
         ("unknown", by_network("unknown") + ("  (see `pierrot history`, then `pierrot resolve`)" if state.unknown
                                              else "")),
         ("failed", by_network("failed")),
@@ -332,8 +334,11 @@ def _skip_flags(command: Callable[..., Any]) -> Callable[..., Any]:
 @_skip_flags
 @click.option("--max-silence", metavar="DURATION",
               help="Also fail when no post succeeded within DURATION (e.g. 8d): an alarm for a stopped schedule.")
+@click.option("--fix-bot-label", is_flag=True, help="Mark each account as automated where the API allows (asks).")
+@click.option("--yes", is_flag=True, help="With --fix-bot-label: do not ask.")
 @pass_app
-def check(app: App, /, skip: tuple[str, ...], max_silence: str | None, **no_flags: bool) -> None:
+def check(app: App, /, skip: tuple[str, ...], max_silence: str | None, fix_bot_label: bool, yes: bool,
+          **no_flags: bool) -> None:
     """Verify the setup without changing anything; exit 0 only if every check passes."""
     skip = (*skip, *(name for name in names() if no_flags[f"no_{name}"]))
     for name in skip:
@@ -344,7 +349,8 @@ def check(app: App, /, skip: tuple[str, ...], max_silence: str | None, **no_flag
 
     silence = parse_duration(max_silence, "--max-silence") if max_silence else None
     app.warn_about_settings = False
-    results = service.run_checks(wiring.build_checks(app.settings, skip=skip, max_silence=silence))
+    fix = (lambda question: yes or click.confirm(question, err=True)) if fix_bot_label else None
+    results = service.run_checks(wiring.build_checks(app.settings, skip=skip, max_silence=silence, fix_bot=fix))
     width = max(len(r.name) for r in results) + 2
     for result in results:
         mark = (_paint("warn", fg="yellow") if result.warning else _paint("ok  ", fg="green") if result.ok

@@ -110,13 +110,18 @@ def publish_options(settings: Settings, **run: Any) -> PublishOptions:
         prefer=settings.prefer,
         min_interval=settings.min_interval,
         repost_after=settings.repost_after,
+        language=settings.language,
+        sensitive_tags=tuple(settings.sensitive_tags or ()),
+        content_warning=settings.content_warning,
+        hashtags=settings.hashtags,
         photos=int(settings.photos),
         **run,
     )
 
 
 def build_checks(
-    settings: Settings, *, skip: tuple[str, ...] = (), max_silence: dt.timedelta | None = None
+    settings: Settings, *, skip: tuple[str, ...] = (), max_silence: dt.timedelta | None = None,
+    fix_bot: Callable[[str], bool] | None = None,
 ) -> list[tuple[str, Callable[[], str]]]:
     """The probes of ``pierrot check``, in the order a user would fix them; ``skip`` names networks not probed."""
     from pierrot import service
@@ -158,10 +163,18 @@ def build_checks(
     def store() -> str:
         return service.check_documents(build_store(settings))
 
+    built: dict[str, Publisher] = {}
+
+    def publisher(name: str) -> Publisher:
+        # One publisher per network for all its lines: Bluesky logs in once (its logins are rate limited).
+        if name not in built:
+            built[name] = build_publisher(settings, name)
+        return built[name]
+
     def network_probe(name: str) -> Callable[[], str]:
         def probe() -> str:
             untried(network_settings(name))
-            who = build_publisher(settings, name).whoami()
+            who = publisher(name).whoami()
             return f"credentials accepted for {who if who.startswith('@') or '.' in who else '@' + who}"
 
         return probe
@@ -174,6 +187,16 @@ def build_checks(
         ("store", store),
     ]
     probes += [(name, network_probe(name)) for name in chosen]
+
+    def bot_probe(name: str) -> Callable[[], str]:
+        def probe() -> str:
+            untried(network_settings(name))
+            return service.check_bot(publisher(name), fix_bot)
+
+        return probe
+
+    # Whether each account says it is automated; `--fix-bot-label` (fix_bot asks first) sets it where it can.
+    probes += [(f"{name} bot", bot_probe(name)) for name in chosen]
 
     def lease() -> str:
         longest = service.longest_hold(len(settings.networks), 2 * settings.timeout)

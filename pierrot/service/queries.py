@@ -25,7 +25,7 @@ from pierrot.domain import (
     utc_now,
 )
 from pierrot.errors import DocumentError, PierrotError
-from pierrot.ports import DocumentStore, PhotoSource
+from pierrot.ports import DocumentStore, PhotoSource, Publisher
 from pierrot.service._log import Clock, read_doc, read_log
 
 
@@ -67,6 +67,8 @@ class Status:
     catalogue_present: bool
     last_publish_age: int | None = None
     networks: dict[str, NetworkStatus] = field(default_factory=dict)
+    # Photos never chosen because they have no description (PIERROT_PUBLISH_REQUIRE_DESCRIPTION).
+    undescribed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +83,7 @@ class Status:
             "last_publish": self.last_publish,
             "last_publish_age_seconds": self.last_publish_age,
             "networks": {name: figures.to_dict() for name, figures in self.networks.items()},
+            "undescribed": self.undescribed,
         }
 
 
@@ -142,6 +145,7 @@ def status(
         catalogue_present=found is not None,
         last_publish_age=int((moment - when).total_seconds()) if when else None,
         networks=per_network,
+        undescribed=split.undescribed,
     )
 
 
@@ -239,6 +243,21 @@ class CheckResult:
 
 class CheckWarning(Exception):
     """What a probe raises for something that works but deserves a look: a warning line, not a failure."""
+
+
+def check_bot(publisher: Publisher, confirm: Callable[[str], bool] | None = None) -> str:
+    """Whether the account says it is automated; with ``confirm``, mark it so where the API allows, if confirmed."""
+    display = publisher.rules.display
+    flag = publisher.bot_flag()
+    if flag.is_bot:
+        return "the account says it is automated"
+    if flag.is_bot is None:
+        return f"pierrot cannot tell: {flag.how}"
+    if flag.settable and confirm is not None and confirm(f"Mark the {display} account as automated (a bot)?"):
+        publisher.set_bot_flag()
+        return "the account now says it is automated"
+    fix = " or run `pierrot check --fix-bot-label`" if flag.settable else ""
+    raise CheckWarning(f"the account does not say it is automated: set it in {flag.how}{fix}")
 
 
 def run_checks(probes: list[tuple[str, Callable[[], str]]]) -> list[CheckResult]:

@@ -549,6 +549,15 @@ class BlueskyFake:
             start, end = index.get("byteStart"), index.get("byteEnd")
             if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= size):
                 raise _Answer(400, message=problem + f"Record/facets/{number}/index is out of the text")
+        # The lexicon: langs, at most 3 language tags; labels, a selfLabels object of at most 10 {val} items.
+        langs = record.get("langs", [])
+        if not isinstance(langs, list) or len(langs) > 3 or not all(isinstance(x, str) and x for x in langs):
+            raise _Answer(400, message=problem + "Record/langs must be an array of at most 3 language tags")
+        labels = record.get("labels", {"$type": "com.atproto.label.defs#selfLabels", "values": []})
+        values = labels.get("values") if isinstance(labels, dict) else None
+        if (not isinstance(values, list) or labels.get("$type") != "com.atproto.label.defs#selfLabels"
+                or len(values) > 10 or not all(isinstance(v, dict) and isinstance(v.get("val"), str) for v in values)):
+            raise _Answer(400, message=problem + "Record/labels must be com.atproto.label.defs#selfLabels")
         embed = record.get("embed")
         if embed is None:
             return

@@ -75,6 +75,7 @@ class FakeAccount:
     username: str
     token: str
     scopes: set[str]
+    bot: bool = False  # "This is a bot account"
 
 
 @dataclass
@@ -99,6 +100,8 @@ class FakeStatus:
     visibility: str
     created_at: float
     idempotency_key: str | None = None
+    # Every field of the request as received (a repeated field as a list): language, sensitive, spoiler_text...
+    received: dict[str, Any] = field(default_factory=dict)
 
     @property
     def descriptions(self) -> list[str | None]:
@@ -174,6 +177,7 @@ class MastodonFake:
             self.keys = {}
             self.apps = {}
             for account in list(self.accounts.values()):
+                account.bot = False
                 if account.token != self.access_token:
                     del self.accounts[account.token]
         self.faults.clear()
@@ -234,6 +238,7 @@ class MastodonFake:
             ("GET", r"/api/v1/media/(\w+)", "write:media", self._media),
             ("POST", r"/api/v1/statuses", "write:statuses", self._post),
             ("GET", r"/api/v1/accounts/verify_credentials", "read:accounts", self._me),
+            ("PATCH", r"/api/v1/accounts/update_credentials", "write:accounts", self._update_me),
             ("GET", r"/api/v1/accounts/(\w+)/statuses", "read:statuses", self._account_statuses),
         ]
         for verb, pattern, scope, handler in routes:
@@ -420,6 +425,9 @@ class MastodonFake:
             ids = request.form.getlist("media_ids[]") or request.form.getlist("media_ids")
             visibility = request.form.get("visibility", "public")
         key = request.headers.get("Idempotency-Key") or None
+        received = body if isinstance(body, dict) else {
+            name: values if len(values) > 1 else values[0] for name, values in request.form.lists()}
+        spoiler = str(received.get("spoiler_text") or "")
         if self.pixelfed:
             return self._post_pixelfed(account, text, ids, visibility, key, fault, stop)
         with self._lock:
@@ -448,11 +456,13 @@ class MastodonFake:
                 )
             if not text.strip() and not media:
                 return _json({"error": "Validation failed: Text can't be blank"}, 422)
-            if mastodon_count(text, self.characters_reserved_per_url) > self.max_characters:
+            # Mastodon counts the content warning against the limit too (StatusLengthValidator).
+            if mastodon_count(text + spoiler, self.characters_reserved_per_url) > self.max_characters:
                 return _json(
                     {"error": f"Validation failed: Text character limit of {self.max_characters} exceeded"}, 422
                 )
             status = self._create(account, text, media, visibility, key)
+            status.received = received
             if key is not None:  # kept once the status is saved
                 self.keys[(account.id, key)] = (status.id, self.clock())
         return self._answer(status, account, fault, stop)
@@ -528,9 +538,15 @@ class MastodonFake:
             "acct": account.username,
             "display_name": account.username.title(),
             "url": f"https://{self.domain}/@{account.username}",
+            "bot": account.bot,
         }
 
     def _me(self, request: Request, account: FakeAccount, fault: MastodonFault | None, stop: Any) -> Response:
+        return _json(self._account_json(account))
+
+    def _update_me(self, request: Request, account: FakeAccount, fault: MastodonFault | None, stop: Any) -> Response:
+        if "bot" in request.form:
+            account.bot = request.form["bot"] in ("true", "1")
         return _json(self._account_json(account))
 
     def _account_statuses(

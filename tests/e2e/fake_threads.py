@@ -73,6 +73,7 @@ class FakeContainer:
     status: str = "IN_PROGRESS"
     error_message: str | None = None
     post_id: str | None = None
+    spoiler: bool = False  # is_spoiler_media: the image blurred until tapped
 
 
 @dataclass
@@ -268,6 +269,7 @@ class ThreadsFake:
                           status=400)
         container = FakeContainer(str(next(self._ids)), self.user_id, text, alt, url, len(data), photo_tag(data),
                                   self.clock(), self.processing_polls)
+        container.spoiler = form.get("is_spoiler_media") == "true"
         with self._lock:
             self.containers[container.id] = container
         return _json({"id": container.id})

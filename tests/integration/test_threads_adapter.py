@@ -263,7 +263,7 @@ def test_a_run_killed_between_container_and_publish_is_settled_by_the_next_run(s
     host = _ServedHost(images, files)
 
     class Killed(ThreadsPublisher):
-        def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Any:
+        def create_post(self, text: str, media_ids: list[str], attempt: Attempt, options: Any = None) -> Any:
             raise KeyboardInterrupt  # the run dies after the claim, before the publish request
 
     items = photos(2)

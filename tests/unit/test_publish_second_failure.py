@@ -49,10 +49,10 @@ class Account(NetworkPublisher):
     def account(self) -> str | None:
         return self.account_id
 
-    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
+    def create_post(self, text: str, media_ids: list[str], attempt: Attempt, options: Any = None) -> Post:
         if self.before_post is not None:
             self.before_post(self.rules.name)
-        return super().create_post(text, media_ids, attempt)
+        return super().create_post(text, media_ids, attempt, options)
 
 
 def lost(photo: Any, network: str = "mastodon", **fields: Any) -> dict[str, Any]:

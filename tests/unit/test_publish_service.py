@@ -481,10 +481,10 @@ class KillablePublisher(FakePublisher):
         self.store = store
         self.attempted: list[str] = []
 
-    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Any:
+    def create_post(self, text: str, media_ids: list[str], attempt: Attempt, options: Any = None) -> Any:
         self.attempted.append(text)
         try:
-            return super().create_post(text, media_ids, attempt)
+            return super().create_post(text, media_ids, attempt, options)
         except Crash:
             self.store.before_write = _dead
             raise

@@ -12,11 +12,12 @@ import requests
 
 from pierrot import __version__
 from pierrot.adapters.http_failures import RedirectRefused
-from pierrot.adapters.networks import Context, Network, PostRef, template_specs
+from pierrot.adapters.networks import Context, Network, PostRef, bluesky_profile, template_specs
 from pierrot.adapters.networks.base import HttpPublisher, json_of
 from pierrot.adapters.networks.bluesky_answers import _error_of, _Failure, _field, _too_big
 from pierrot.adapters.networks.bluesky_rules import (
     POST_COLLECTION,
+    SELF_LABELS,
     TID_PATTERN,
     compact_json,
     embedded_image,
@@ -27,12 +28,13 @@ from pierrot.adapters.networks.bluesky_rules import (
 )
 from pierrot.adapters.networks.bluesky_rules import RULES as RULES
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
-from pierrot.ports import Attempt, FetchedImage, NetworkRules, Post, Settled
+from pierrot.ports import NO_OPTIONS, Attempt, BotFlag, FetchedImage, NetworkRules, Post, PostOptions, Settled
 from pierrot.specs import Spec
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SERVICE = "https://bsky.social"
+DEFAULT_LABEL = "nudity"
 SERVICE_SETTING = "PIERROT_BLUESKY_SERVICE"
 USER_AGENT = f"pierrot/{__version__} (+https://github.com/pierrot-photo/pierrot)"
 # Bluesky answers a few KB (a login carries a DID document): anything near this is not Bluesky.
@@ -70,7 +72,9 @@ class BlueskyPublisher(HttpPublisher):
         service: str = DEFAULT_SERVICE,
         timeout: float = 30.0,
         session: requests.Session | None = None,
+        label: str = DEFAULT_LABEL,
     ) -> None:
+        self.label = label  # the self-label of a post with a warning
         super().__init__(
             url=service,
             timeout=timeout,
@@ -99,11 +103,20 @@ class BlueskyPublisher(HttpPublisher):
         """The handle of the account, as the login answers it."""
         return self._login_or_raise().handle
 
+    def bot_flag(self) -> BotFlag:
+        return bluesky_profile.bot_flag(self)
+
+    def set_bot_flag(self) -> None:
+        bluesky_profile.set_bot_flag(self)
+
     def new_attempt(self, created_at: str) -> Attempt:
         """A fresh record key (TID) and the post's ``createdAt``, both kept so that a retry is the same record."""
         return Attempt(key=new_tid(), created_at=record_time(created_at))
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None, *, text: str = "",
+        options: PostOptions = NO_OPTIONS,
+    ) -> str:
         """Upload the image as a blob; the media id carries the blob, the alt text and the aspect ratio."""
         limit = self.rules.max_image_bytes
         if image.nbytes > limit:
@@ -138,7 +151,9 @@ class BlueskyPublisher(HttpPublisher):
             media["aspectRatio"] = {"width": image.width, "height": image.height}
         return compact_json(media, sort_keys=True)
 
-    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
+    def create_post(
+        self, text: str, media_ids: list[str], attempt: Attempt, options: PostOptions = NO_OPTIONS
+    ) -> Post:
         """putRecord under the attempt's key: PostRefused, DuplicatePost or PostOutcomeUnknown when not plainly done."""
         if not TID_PATTERN.fullmatch(attempt.key):
             raise PostRefused(f"the post has no valid Bluesky record key ({attempt.key!r}); nothing was sent")
@@ -158,7 +173,8 @@ class BlueskyPublisher(HttpPublisher):
             "rkey": attempt.key,
             # null, not absent: create the record if the key is free, change nothing if it holds this very record.
             "swapRecord": None,
-            "record": post_record(text, attempt.created_at, images),
+            "record": post_record(text, attempt.created_at, images, language=options.language,
+                                  label=self.label if options.warning else None),
         }
         try:
             response = self._xrpc("POST", "com.atproto.repo.putRecord", json_body=body)
@@ -406,6 +422,7 @@ def _build(settings: Mapping[str, Any], context: Context) -> BlueskyPublisher:
         app_password=settings["bluesky_app_password"],
         service=settings["bluesky_service"],
         timeout=context.timeout,
+        label=settings["bluesky_label"],
     )
 
 
@@ -420,6 +437,8 @@ NETWORK = Network(
                   "password"),
         Spec("bluesky_service", SERVICE_SETTING, "bluesky", "service", kind="url", default=DEFAULT_SERVICE,
              deploy=True, help="the Bluesky PDS or entryway; https, or http on loopback only"),
+        Spec("bluesky_label", "PIERROT_BLUESKY_LABEL", "bluesky", "label", kind="choice", default=DEFAULT_LABEL,
+             choices=SELF_LABELS, help="the self-label of a photo with a sensitive tag: " + ", ".join(SELF_LABELS)),
         *template_specs("bluesky", "Bluesky"),
     ),
     required=("bluesky_handle", "bluesky_app_password"),

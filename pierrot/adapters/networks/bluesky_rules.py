@@ -34,8 +34,12 @@ RULES = NetworkRules(
     max_image_bytes=1_000_000,
     max_text_bytes=3000,
     settles_unknown=True,
+    languages=True,
+    warnings="label",
     max_images=4,
 )
+# The self-labels Bluesky's app shows a sensitive post behind (com.atproto.label.defs' global values).
+SELF_LABELS = ("sexual", "nudity", "porn", "graphic-media")
 
 
 # ---- record keys -------------------------------------------------------------------------------------------
@@ -145,14 +149,22 @@ def _utf8_offset(text: str, index: int) -> int:
     return len(text[:index].encode("utf-8", "surrogatepass"))
 
 
-def post_record(text: str, created_at: str, images: list[dict[str, Any]]) -> dict[str, Any]:
-    """The ``app.bsky.feed.post`` record: the same arguments always give the same record, field for field."""
+def post_record(
+    text: str, created_at: str, images: list[dict[str, Any]], *, language: str | None = None, label: str | None = None
+) -> dict[str, Any]:
+    """The ``app.bsky.feed.post`` record: the same arguments always give the same record, field for field.
+
+    ``language`` goes in ``langs``; ``label`` is a self-label (say "nudity") the app hides the post behind."""
     record: dict[str, Any] = {"$type": POST_COLLECTION, "text": text, "createdAt": created_at}
     found = facets(text)
     if found:
         record["facets"] = found
+    if language:
+        record["langs"] = [language]
     if images:
         record["embed"] = {"$type": "app.bsky.embed.images", "images": images}
+    if label:
+        record["labels"] = {"$type": "com.atproto.label.defs#selfLabels", "values": [{"val": label}]}
     return record
 
 

@@ -40,10 +40,11 @@ from pierrot.adapters.networks.mastodon_rules import cut_alt_text, rules_from_in
 from pierrot.adapters.networks.mastodon_rules import mastodon_length as mastodon_length
 from pierrot.domain import parse_iso
 from pierrot.errors import ConfigError, DuplicatePost, PostOutcomeUnknown, PublishError
-from pierrot.ports import Attempt, FetchedImage, NetworkRules, Post, Settled
+from pierrot.ports import NO_OPTIONS, Attempt, BotFlag, FetchedImage, NetworkRules, Post, PostOptions, Settled
 from pierrot.specs import Spec
 
 log = logging.getLogger(__name__)
+BOT_HOW = 'Preferences → Profile → "This is a bot account"'
 
 USER_AGENT = f"pierrot/{__version__} (+https://github.com/pierrot-photo/pierrot)"
 URL_SETTING = "PIERROT_MASTODON_URL"
@@ -141,9 +142,22 @@ class MastodonPublisher(HttpPublisher):
             raise PublishError(f"{self.rules.display} accepted the token but did not say which account it is")
         return f"@{acct}" if "@" in acct else f"@{acct}@{self._domain}"
 
+    def bot_flag(self) -> BotFlag:
+        """The account's `bot` flag, as verify_credentials answers it."""
+        flag = self._verify_credentials().get("bot")
+        return BotFlag(flag if isinstance(flag, bool) else None, BOT_HOW, settable=True)
+
+    def set_bot_flag(self) -> None:
+        """Mark the account as a bot (update_credentials; the token needs the scope write:accounts)."""
+        self._call(f"mark the account as a bot (the token needs the scope write:accounts; else {BOT_HOW})", "PATCH",
+                   "/api/v1/accounts/update_credentials", data={"bot": "true"})
+
     # ---- nothing public yet: any failure is a plain PublishError ---------------------------------------------
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None, *, text: str = "",
+        options: PostOptions = NO_OPTIONS,
+    ) -> str:
         """Upload the image with its alt text, wait until the server has processed it; returns the media id."""
         rules = self.rules
         if image.nbytes > rules.max_image_bytes:
@@ -214,10 +228,16 @@ class MastodonPublisher(HttpPublisher):
 
     # ---- the post ----------------------------------------------------------------------------------------------
 
-    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
+    def create_post(
+        self, text: str, media_ids: list[str], attempt: Attempt, options: PostOptions = NO_OPTIONS
+    ) -> Post:
         """Publish with the attempt's Idempotency-Key; PostRefused, DuplicatePost or PostOutcomeUnknown otherwise."""
         display = self.rules.display
         form = [("status", text), *(("media_ids[]", m) for m in media_ids), ("visibility", self._visibility)]
+        if options.language and self.rules.languages:
+            form.append(("language", options.language))
+        if options.warning:  # shown before the status, which it hides with the image
+            form += [("sensitive", "true"), ("spoiler_text", options.warning)]
         headers = {"Idempotency-Key": attempt.key} if attempt.key else {}
         try:
             response = self._send("POST", "/api/v1/statuses", data=form, headers=headers)

@@ -87,6 +87,8 @@ DEFAULT_RULES = NetworkRules(
     max_image_bytes=IMAGE_BYTES,
     max_image_pixels=KEPT_PIXELS,
     settles_unknown=True,
+    languages=True,
+    warnings="spoiler",
     max_images=MAX_IMAGES,
 )
 
@@ -120,6 +122,7 @@ def rules_from_instance(doc: Any) -> NetworkRules:
             max_image_bytes=max_bytes or PIXELFED_IMAGE_BYTES,
             max_image_pixels=_count(media.get("image_matrix_limit")),
             settles_unknown=True,
+            warnings="spoiler",  # Pixelfed's statuses take sensitive and spoiler_text; a language they ignore
             max_images=max_images,
         )
     measure = mastodon_length if url_chars == URL_CHARS else functools.partial(mastodon_length, url_chars=url_chars)
@@ -133,6 +136,8 @@ def rules_from_instance(doc: Any) -> NetworkRules:
         max_image_bytes=max_bytes or IMAGE_BYTES,
         max_image_pixels=min(_count(media.get("image_matrix_limit")) or IMAGE_PIXELS, KEPT_PIXELS),
         settles_unknown=True,
+        languages=True,
+        warnings="spoiler",
         max_images=max_images,
     )
 

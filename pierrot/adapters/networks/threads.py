@@ -33,7 +33,17 @@ from pierrot.adapters.networks.threads_rules import threads_length as threads_le
 from pierrot.domain import parse_iso
 from pierrot.errors import ConfigError, DuplicatePost, ImageError, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.logs import excerpt
-from pierrot.ports import Attempt, FetchedImage, HostedImage, ImageHost, NetworkRules, Post, Settled
+from pierrot.ports import (
+    NO_OPTIONS,
+    Attempt,
+    FetchedImage,
+    HostedImage,
+    ImageHost,
+    NetworkRules,
+    Post,
+    PostOptions,
+    Settled,
+)
 from pierrot.specs import Spec
 
 log = logging.getLogger(__name__)
@@ -121,7 +131,9 @@ class ThreadsPublisher(GraphPublisher):
 
     # ---- nothing public yet: any failure is a plain PublishError ---------------------------------------------
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None, *, text: str = "", options: PostOptions = NO_OPTIONS
+    ) -> str:
         """Host the image, create the IMAGE container with the post's text and alt text, wait until it is FINISHED;
         returns the container id."""
         rules = self.rules
@@ -138,6 +150,8 @@ class ThreadsPublisher(GraphPublisher):
             form = {"media_type": "IMAGE", "image_url": hosted.url, "text": text}
             if alt_text:
                 form["alt_text"] = cut_alt_text(alt_text, rules.alt_limit)
+            if options.warning:  # the image blurred until tapped; Threads has no field for the warning's text
+                form["is_spoiler_media"] = "true"
             doc = json_of(self._call("upload the image to a new container", "POST", "/me/threads", data=form))
             container = field_of(doc, "id")
             if container is None:
@@ -171,7 +185,9 @@ class ThreadsPublisher(GraphPublisher):
 
     # ---- the post ----------------------------------------------------------------------------------------------
 
-    def create_post(self, text: str, media_ids: list[str], attempt: Attempt) -> Post:
+    def create_post(
+        self, text: str, media_ids: list[str], attempt: Attempt, options: PostOptions = NO_OPTIONS
+    ) -> Post:
         """Publish the container (the text is in it already); PostRefused, DuplicatePost or PostOutcomeUnknown."""
         if len(media_ids) != 1:
             raise PostRefused(f"a Threads post is one container, not {len(media_ids)}")

@@ -48,4 +48,5 @@ RULES = NetworkRules(
     max_image_bytes=IMAGE_BYTES,
     max_image_edge=IMAGE_EDGE,
     settles_unknown=True,
+    warnings="media",
 )

@@ -16,7 +16,7 @@ from pierrot.adapters.networks import Context, Network, PostRef, template_specs
 from pierrot.adapters.networks.base import HttpPublisher
 from pierrot.adapters.networks.xtext import RULES
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PublishError
-from pierrot.ports import Attempt, FetchedImage, Post
+from pierrot.ports import NO_OPTIONS, Attempt, BotFlag, FetchedImage, Post, PostOptions
 from pierrot.specs import Spec
 
 DEFAULT_API_URL = "https://api.x.com"
@@ -81,7 +81,10 @@ class XPublisher(HttpPublisher):
 
     # ---- nothing public yet: any failure is a plain PublishError -------------------------------
 
-    def upload_media(self, image: FetchedImage, alt_text: str | None = None, *, text: str = "") -> str:
+    def upload_media(
+        self, image: FetchedImage, alt_text: str | None = None, *, text: str = "",
+        options: PostOptions = NO_OPTIONS,
+    ) -> str:
         """Upload the image (v2 simple upload) and set its alt text; returns the media id."""
         media_id = self._upload(image)
         if alt_text:
@@ -115,6 +118,11 @@ class XPublisher(HttpPublisher):
             json={"id": media_id, "metadata": {"alt_text": {"text": text}}},
         )
 
+    def bot_flag(self) -> BotFlag:
+        """X's "Automated" label: set in the account's settings, the API neither reads nor sets it."""
+        return BotFlag(None, "X's API cannot read it: set it in Settings → Your account → Account information → "
+                             "Automation (it names the account that runs it)")
+
     def whoami(self) -> str:
         """The handle of the account the credentials belong to."""
         try:
@@ -132,7 +140,9 @@ class XPublisher(HttpPublisher):
 
     # ---- the post ------------------------------------------------------------------------------
 
-    def create_post(self, text: str, media_ids: list[str], attempt: Attempt | None = None) -> Post:
+    def create_post(
+        self, text: str, media_ids: list[str], attempt: Attempt | None = None, options: PostOptions = NO_OPTIONS
+    ) -> Post:
         """Publish; PostRefused when nothing was posted, PostOutcomeUnknown when it may have been."""
         try:
             response = self._client.create_tweet(text=text, media_ids=media_ids, user_auth=True)

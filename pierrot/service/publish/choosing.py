@@ -149,7 +149,7 @@ class Choosing(Composing):
         result.also, result.left_out = [], []
         for photo, images in companions:
             if name in images and len(result.also) < rules.max_images - 1:
-                result.also.append(Companion(photo, images[name], self._alt(photo, network, rules)))
+                result.also.append(Companion(photo, images[name], self._alt(photo, network, rules, images[name])))
             else:
                 result.left_out.append(photo.id)
 

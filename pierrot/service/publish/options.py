@@ -52,6 +52,12 @@ class PublishOptions:
     min_interval: dt.timedelta | None = None
     repost_after: dt.timedelta | None = None
     jitter: dt.timedelta | None = None
+    # What a post says besides its text (issue 17): its language, the warning on a photo with a sensitive tag, and
+    # how many of the photo's tags {hashtags} shows.
+    language: str | None = None
+    sensitive_tags: tuple[str, ...] = ()
+    content_warning: str = "Sensitive photo"
+    hashtags: int = 5
     # How many photos one post carries (PIERROT_PUBLISH_PHOTOS): each network takes as many as it can.
     photos: int = 1
 
@@ -91,6 +97,13 @@ class NetworkResult:
     failure: BaseException | None = field(default=None, repr=False, compare=False)
     skipped: str | None = None
     settled: list[str] = field(default_factory=list)
+    # The language and warning the post carries on this network (None: none, or the network takes none).
+    language: str | None = None
+    warning: str | None = None
+    hashtags: str = ""
+    # The photo has a sensitive tag, and how this network carries its warning: "spoiler", "label" or "none".
+    sensitive: bool = False
+    warning_kind: str = "none"
     # The other photos this network's post carries, and those it cannot take (they stay eligible there).
     also: list[Companion] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
@@ -127,6 +140,9 @@ class NetworkResult:
             "error": self.error,
             "skipped": self.skipped,
             "settled": list(self.settled),
+            "language": self.language,
+            "warning": self.warning,
+            "hashtags": self.hashtags,
             **({"also": [{"photo_id": c.photo.id, "alt_text": c.alt_text, "size": c.image.size_label}
                          for c in self.also], "left_out": list(self.left_out)}
                if self.also or self.left_out else {}),

@@ -12,7 +12,7 @@ from pierrot.ports import FetchedImage, Post
 from pierrot.service._log import EntryTakenOver, LogState, read_log
 from pierrot.service.publish.choosing import Choosing
 from pierrot.service.publish.log import _attempt, _created_at, _find, _may_be_posted, _record
-from pierrot.service.publish.texts import DUPLICATE_TEXT_REASON
+from pierrot.service.publish.texts import DUPLICATE_TEXT_REASON, post_options
 
 
 class Posting(Choosing):
@@ -25,8 +25,11 @@ class Posting(Choosing):
             result = self.results[name]
             publisher = self.publishers[name]
             try:
-                media_ids = [publisher.upload_media(images[name], result.alt_text, text=result.text)]
-                media_ids += [publisher.upload_media(c.image, c.alt_text, text=result.text) for c in result.also]
+                # Threads stages them with the image.
+                extra = post_options(self.options, self.rules[name], photo, *(c.photo for c in result.also))
+                media_ids = [publisher.upload_media(images[name], result.alt_text, text=result.text, options=extra)]
+                media_ids += [publisher.upload_media(c.image, c.alt_text, text=result.text, options=extra)
+                              for c in result.also]
                 self._account(name)  # kept with the claim: the post is only ever settled against this account
                 media[name] = tuple(media_ids)
             except PierrotError as exc:
@@ -73,7 +76,8 @@ class Posting(Choosing):
         retried = False
         while True:
             try:
-                post = publisher.create_post(text, media_ids, attempt)
+                extra = post_options(self.options, rules, photo, *(c.photo for c in result.also))
+                post = publisher.create_post(text, media_ids, attempt, extra)
             except PostRefused as exc:
                 reason = str(exc) if undecided == FAILED else (
                     f"sending the interrupted post again was refused ({exc}); the first attempt may have been posted")

@@ -87,8 +87,8 @@ class _Run(Settling):
         companions = self._companions(catalogue, state.log, active, photo)
         for name in list(active):
             try:
+                self._carry(name, companions)  # first: a companion's sensitive tag is the whole post's warning
                 self._compose(name, photo, catalogue, state.log, images[name])
-                self._carry(name, companions)
             except (PublishError, ConfigError) as exc:
                 self._fail(name, exc)
                 active.remove(name)

@@ -12,6 +12,7 @@ from pierrot.service.publish.images import _Images
 from pierrot.service.publish.log import _attempt, _created_at, _record, _take_back
 from pierrot.service.publish.options import Companion
 from pierrot.service.publish.posting import Posting
+from pierrot.service.publish.texts import post_options
 
 # An interrupted post is looked up only this long after it was last touched: the request may still be in flight
 # (Mastodon stores an Idempotency-Key only once the status is saved).
@@ -137,16 +138,17 @@ class Settling(Posting):
                 carried = [photo, *(_carried(catalogue, pid) for pid in entry.also)]
                 network = next(n for n in self.options.networks if n.name == name)
                 uploads = []
+                extra = post_options(self.options, rules, *carried)
                 for number, each in enumerate(carried):
                     images = _Images(self.fetcher, each, self.workdir, [rules], self.options.keep_location)
                     image = images.for_network(rules)
-                    alt = self._alt(each, network, rules)
+                    alt = self._alt(each, network, rules, image)
                     if number == 0:
                         result.photo_id, result.text, result.image, result.alt_text = (
                             photo.id, entry.text or "", image, alt)
                     else:
                         result.also.append(Companion(each, image, alt))
-                    uploads.append(self.publishers[name].upload_media(image, alt, text=entry.text or ""))
+                    uploads.append(self.publishers[name].upload_media(image, alt, text=entry.text or "", options=extra))
                 media_ids = tuple(uploads)
         except PierrotError as exc:
             if absent:

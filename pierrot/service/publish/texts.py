@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from pierrot.domain import BLOCKING, FAILED, PUBLISHED, UNKNOWN, Photo, PublishLog, StoredCatalogue, compose
+from pierrot.domain.filters import normalise_tag
 from pierrot.errors import ConfigError, DocumentError, PublishError
-from pierrot.ports import FetchedImage, NetworkRules
+from pierrot.ports import FetchedImage, NetworkRules, PostOptions
 from pierrot.service.publish.options import NetworkOptions, PublishOptions
 from pierrot.service.publish.state import RunState
 
@@ -50,13 +51,18 @@ def _texts(
     catalogue: StoredCatalogue,
     plog: PublishLog,
     context: dict[str, str],
+    carried: Sequence[Photo] = (),
 ) -> Iterator[str]:
-    """The texts to try for ``photo`` on a network, best first; on one that refuses a repeated text, none equal
-    to an earlier post's there."""
+    """The texts to try for ``photo`` (with the other photos ``carried``) on a network, best first; on one that
+    refuses a repeated text, none equal to an earlier post's there."""
 
     measure = _measure(rules)
+    limit = rules.text_limit
+    warning = post_options(options, rules, photo, *carried).warning
+    if warning and rules.warnings == "spoiler":  # Mastodon counts the warning against the status's limit
+        limit = max(rules.text_limit - rules.measure(warning), 0)
     variants = compose.compose_post_variants(
-        photo, options.template_for(network), options.link, measure=measure, limit=rules.text_limit,
+        photo, options.template_for(network), options.link, measure=measure, limit=limit,
         setting=network.template_setting, context=context,
     )
     if not rules.refuses_repeated_text:
@@ -104,27 +110,47 @@ def _legacy_texts(
     return texts
 
 
+def post_options(options: PublishOptions, rules: NetworkRules, *photos: Photo) -> PostOptions:
+    """What the post of ``photos`` carries besides its text on this network: its language and, when any of them has
+    a sensitive tag, the warning (each only where the network takes it). The same for every attempt at the post."""
+    return PostOptions(
+        language=options.language if rules.languages else None,
+        warning=options.content_warning if _sensitive(options, *photos) and rules.warnings != "none" else None,
+    )
+
+
+def _sensitive(options: PublishOptions, *photos: Photo) -> bool:
+    """Whether any of the photos has one of the tags that put a post behind a warning."""
+    sensitive = {normalise_tag(t) for t in options.sensitive_tags}
+    return any(sensitive & {normalise_tag(t) for t in photo.tags} for photo in photos)
+
+
 class Composing(RunState):
     """The run's step that composes each network's text and alt text for the chosen photo."""
 
-    def _context(self, photo: Photo) -> dict[str, str]:
+    def _context(self, photo: Photo, image: FetchedImage | None = None) -> dict[str, str]:
         from pierrot.domain import selection
 
         today = self._today()
-        return {"years_ago": selection.years_ago_text(photo, today), "month": selection.month_name(today)}
+        camera = image.camera if image is not None else None
+        return {"years_ago": selection.years_ago_text(photo, today), "month": selection.month_name(today),
+                "hashtags": compose.hashtags(photo.tags, self.options.hashtags),
+                **({"camera": camera.camera, "lens": camera.lens, "exposure": camera.exposure} if camera else {})}
 
-    def _alt(self, photo: Photo, network: NetworkOptions, rules: NetworkRules) -> str | None:
+    def _alt(self, photo: Photo, network: NetworkOptions, rules: NetworkRules, image: FetchedImage) -> str | None:
         if not self.options.alt_text:
             return None
         return compose.compose_alt_text(photo, self.options.alt_template_for(network), limit=rules.alt_limit,
-                                        setting=network.alt_template_setting, context=self._context(photo))
+                                        setting=network.alt_template_setting, context=self._context(photo, image))
 
     def _compose(
         self, name: str, photo: Photo, catalogue: StoredCatalogue, plog: PublishLog, image: FetchedImage
     ) -> None:
         network = next(n for n in self.options.networks if n.name == name)
         rules, result = self.rules[name], self.results[name]
-        texts = _texts(self.options, network, rules, photo, catalogue, plog, self._context(photo))
+        context = self._context(photo, image)
+        carried = [c.photo for c in result.also]  # _carry came first: a companion with a sensitive tag counts
+        texts = _texts(self.options, network, rules, photo, catalogue, plog, context, carried)
         result.photo_id = photo.id
         text = next(texts, None)
         if text is None:
@@ -134,7 +160,10 @@ class Composing(RunState):
             )
         result.text = text
         result.length, result.limit, result.unit = rules.measure(result.text), rules.text_limit, rules.unit
-        result.alt_text = self._alt(photo, network, rules)
+        result.alt_text = self._alt(photo, network, rules, image)
+        extra = post_options(self.options, rules, photo, *carried)
+        result.language, result.warning, result.hashtags = extra.language, extra.warning, context["hashtags"]
+        result.sensitive, result.warning_kind = _sensitive(self.options, photo, *carried), rules.warnings
         result.alt_limit = rules.alt_limit
         result.image = image
         self._texts[name] = texts
