@@ -153,6 +153,11 @@ class ImageFetcher(abc.ABC):
         Raises SizeUnavailable (with the HTTP status, if any) when it cannot be used: refused, missing, not an
         image, over ``max_bytes``; ImageError when the file cannot be written."""
 
+    @abc.abstractmethod
+    def clean(self, image: FetchedImage, *, strip: bool) -> FetchedImage:
+        """The image with its real pixel size, its camera line and, with ``strip``, nothing but what shows the
+        picture (no location); SizeUnavailable if it cannot be cleaned without breaking it."""
+
 
 @dataclass(frozen=True)
 class HostedImage:

@@ -224,6 +224,12 @@ class FakeFetcher(ImageFetcher):
         self.refused: set[str] = set()  # size labels answered 403 (free accounts)
         self.image = JPEG  # what every size serves, before padding (a JPEG carrying a location, say)
 
+    def clean(self, image: FetchedImage, *, strip: bool) -> FetchedImage:
+        # The real cleaning: what the service is given is what a network would get.
+        from pierrot.adapters.images.cleaning import clean
+
+        return clean(image, strip=strip)
+
     def fetch_size(self, photo: Photo, size: Size, directory: Path, max_bytes: int) -> FetchedImage:
         self.calls += 1
         self.sizes.append((photo.id, size.label))

@@ -7,6 +7,7 @@ from fractions import Fraction
 import pytest
 
 from pierrot import service
+from pierrot.adapters.images.cleaning import camera_text
 from pierrot.adapters.images.exif import Camera
 from pierrot.adapters.networks.bluesky import RULES as BLUESKY
 from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
@@ -14,7 +15,6 @@ from pierrot.adapters.networks.threads import RULES as THREADS
 from pierrot.adapters.networks.xtext import RULES as X
 from pierrot.domain import compose
 from pierrot.ports import CameraText, PostOptions
-from pierrot.service.publish.images import camera_text
 from tests.exif_samples import make_exif, make_jpeg
 from tests.fakes import FakeFetcher, NetworkPublisher, make_photo, make_store, run
 

@@ -85,6 +85,11 @@ class HttpImageFetcher(ImageFetcher):
         if origin:
             self._origins.add(origin)
 
+    def clean(self, image: FetchedImage, *, strip: bool) -> FetchedImage:
+        from pierrot.adapters.images.cleaning import clean
+
+        return clean(image, strip=strip)
+
     def fetch_size(self, photo: Photo, size: Size, directory: Path, max_bytes: int) -> FetchedImage:
         """Write this one size of ``photo`` into ``directory`` (SizeUnavailable with the reason if unusable)."""
         try:
