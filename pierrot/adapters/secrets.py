@@ -6,17 +6,15 @@ temporary file and a rename. On Lambda: the one SSM parameter the secret is read
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import stat
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pierrot.errors import ConfigError, PierrotError
+from pierrot.files import replace_file
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -55,23 +53,7 @@ class FileSecretKeeper:
             doc["replaces"] = previous["replaces"]  # a renewal of a renewal still replaces the configured value
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.path(attr)
-        fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")  # created 0600
-        try:
-            with os.fdopen(fd, "w") as file:
-                json.dump(doc, file)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
-        with contextlib.suppress(OSError):
-            directory = os.open(self.folder, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+        replace_file(path, json.dumps(doc).encode(), sync_folder=True)
 
     def __call__(self, attr: str, value: str) -> None:
         self.keep(attr, value)

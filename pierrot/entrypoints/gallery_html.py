@@ -6,14 +6,13 @@ escaped; the page has inline CSS, no script, no font or style from elsewhere, an
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pierrot.errors import PierrotError
+from pierrot.files import replace_file
 from pierrot.service.gallery import Anniversary, Gallery, GalleryItem, PostLink
 
 if TYPE_CHECKING:
@@ -195,20 +194,9 @@ def write_file(path: Path, data: bytes) -> Path:
     """Write the page by a temporary file and a rename (mode 0644: it is a page to open), and return its path."""
     path = path.expanduser()
     try:
-        handle, temp = tempfile.mkstemp(prefix=".pierrot-gallery-", suffix=".tmp", dir=path.parent)
+        replace_file(path, data, mode=0o644)
     except OSError as exc:
         raise PierrotError(f"cannot write {path}: {exc.strerror or exc}; choose another --output") from None
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise PierrotError(f"cannot write {path}: {exc.strerror or exc}; choose another --output") from None
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
     return path.resolve()
 
 

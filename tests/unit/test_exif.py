@@ -436,7 +436,7 @@ def test_a_failed_rewrite_leaves_the_file_as_it_was(tmp_path: Path, monkeypatch:
     def disk_full(source: str, destination: Path) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("pierrot.adapters.images.exif.os.replace", disk_full)
+    monkeypatch.setattr("pierrot.files.os.replace", disk_full)
     with pytest.raises(OSError, match="No space"):
         strip_location_file(path)
 

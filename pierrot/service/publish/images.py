@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from pierrot.domain import Photo, Size, sizes_for
 from pierrot.errors import ImageError, PhotoGone, SizeUnavailable, UsageError
+from pierrot.files import replace_file
 from pierrot.ports import FetchedImage, ImageFetcher, NetworkRules
 
 
@@ -73,15 +71,7 @@ def _keep_image(image: FetchedImage, directory: Path) -> Path:
     target = directory / image.path.name
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=".pierrot-", dir=directory)  # O_EXCL, mode 0600
-        try:
-            with os.fdopen(fd, "wb") as out, image.path.open("rb") as source:
-                shutil.copyfileobj(source, out)
-            # rename replaces a symlink at the target itself, never the file it points to
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_file(target, image.path.read_bytes())  # an image of a few MB: read whole
     except OSError as exc:
         raise UsageError(f"cannot save the image in {directory}: {exc.strerror or exc}") from None
     return target

@@ -8,14 +8,12 @@ cannot be rebuilt safely (cut short, damaged framing, another format) raises Ima
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 from pierrot.adapters.images.exif import gif, jpeg, png, webp
 from pierrot.adapters.images.exif.errors import ImageRefused
 from pierrot.adapters.images.exif.tiff import Camera, camera_from, orientation_of
+from pierrot.files import replace_file
 
 __all__ = [
     "Camera",
@@ -50,18 +48,7 @@ def strip_location_file(path: Path) -> None:
     stripped = strip_location(data)
     if stripped == data:
         return
-    # mkstemp creates the file 0600, next to the original so os.replace stays on one file system.
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(stripped)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    replace_file(path, stripped)
 
 
 def has_location(data: bytes) -> bool:
