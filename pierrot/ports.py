@@ -313,6 +313,13 @@ class Publisher(abc.ABC):
         ``text`` and ``options`` are the post's, for a network that stages the whole post before publishing it
         (Threads' container); the others ignore them and take them in ``create_post``."""
 
+    def stage_post(
+        self, images: list[tuple[FetchedImage, str | None]], *, text: str, options: PostOptions = NO_OPTIONS
+    ) -> str | None:
+        """Stage a post of several images, each with its alt text, as ONE media id (Threads' carousel container);
+        nothing is public yet (PublishError). None: the network does not stage, upload each with upload_media."""
+        return None
+
     @abc.abstractmethod
     def create_post(
         self, text: str, media_ids: list[str], attempt: Attempt, options: PostOptions = NO_OPTIONS

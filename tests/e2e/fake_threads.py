@@ -1,7 +1,10 @@
 """A fake of Meta's Threads Graph API for the end-to-end tests.
 
 It answers what pierrot calls: ``/v1.0/me``, IMAGE containers (``POST /v1.0/me/threads``) whose image it FETCHES
-from ``image_url`` itself, as Meta does, refusing one that tells where it was taken; the container's status
+from ``image_url`` itself, as Meta does, refusing one that tells where it was taken; carousels (IMAGE containers
+with ``is_carousel_item=true``, never published on their own, then a CAROUSEL container whose ``children`` are 2 to
+20 FINISHED items of the same user, published as one post showing them all: ``FakeContainer.images``); the
+container's status
 (IN_PROGRESS for ``processing_polls`` reads, then FINISHED; EXPIRED 24 h after it was made, by the fake's clock;
 PUBLISHED once published); ``threads_publish`` (a container publishes once: a second time is an error), with the
 250-a-day limit; the post's permalink; the profile's posts; ``threads_publishing_limit``; ``debug_token``; and
@@ -74,6 +77,13 @@ class FakeContainer:
     error_message: str | None = None
     post_id: str | None = None
     spoiler: bool = False  # is_spoiler_media: the image blurred until tapped
+    carousel_item: bool = False  # is_carousel_item: only ever published inside a CAROUSEL container
+    children: tuple[FakeContainer, ...] = ()  # a CAROUSEL container's items, in order
+
+    @property
+    def images(self) -> tuple[FakeContainer, ...]:
+        """The image containers a post made of this container shows, in order."""
+        return self.children or (self,)
 
 
 @dataclass
@@ -242,12 +252,14 @@ class ThreadsFake:
 
     def _create(self, request: Request, token: str) -> Response:
         form = request.form
-        if form.get("media_type") != "IMAGE":
-            return _error("Param media_type must be one of {TEXT, IMAGE, VIDEO, CAROUSEL}", 100, status=400)
-        url = form.get("image_url", "")
         text, alt = form.get("text", ""), form.get("alt_text")
         if len(text) > 500:
             return _error("Param text must be at most 500 characters long", 100, status=400)
+        if form.get("media_type") == "CAROUSEL":
+            return self._create_carousel(form.get("children", ""), text, form.get("is_spoiler_media") == "true")
+        if form.get("media_type") != "IMAGE":
+            return _error("Param media_type must be one of {TEXT, IMAGE, VIDEO, CAROUSEL}", 100, status=400)
+        url = form.get("image_url", "")
         if alt is not None and len(alt) > 1000:
             return _error("Param alt_text must be at most 1000 characters long", 100, status=400)
         try:  # Meta fetches the image itself, from the public URL it was given
@@ -270,6 +282,29 @@ class ThreadsFake:
         container = FakeContainer(str(next(self._ids)), self.user_id, text, alt, url, len(data), photo_tag(data),
                                   self.clock(), self.processing_polls)
         container.spoiler = form.get("is_spoiler_media") == "true"
+        container.carousel_item = form.get("is_carousel_item") == "true"
+        with self._lock:
+            self.containers[container.id] = container
+        return _json({"id": container.id})
+
+    def _create_carousel(self, children: str, text: str, spoiler: bool) -> Response:
+        """A CAROUSEL container of 2 to 20 FINISHED carousel items of this user, each used once."""
+        ids = [c.strip() for c in children.split(",") if c.strip()]
+        if not 2 <= len(ids) <= 20:
+            return _error("Param children must list 2 to 20 container ids", 100, status=400)
+        items = []
+        used = {i.id for c in self.containers.values() for i in c.children}
+        for child in ids:
+            item = self.containers.get(child)
+            if item is None or item.user_id != self.user_id or not item.carousel_item or item.children:
+                return _error(f"Invalid parameter: children ({child} is not a carousel item of this user)", 100,
+                              status=400)
+            if self._status(item) != "FINISHED" or child in used:
+                return _error(f"The media is not ready to be published (child {child} status "
+                              f"{self._status(item)})", 9007, subcode=2207027, status=400)
+            items.append(item)
+        container = FakeContainer(str(next(self._ids)), self.user_id, text, None, "", sum(i.nbytes for i in items),
+                                  None, self.clock(), self.processing_polls, spoiler=spoiler, children=tuple(items))
         with self._lock:
             self.containers[container.id] = container
         return _json({"id": container.id})
@@ -304,6 +339,9 @@ class ThreadsFake:
         status = self._status(container)
         if status == "PUBLISHED":
             return _error("The media has already been published", 10, subcode=4279009, status=400)
+        if container.carousel_item:  # an item goes out only inside its carousel
+            return _error("Invalid parameter: creation_id (a carousel item cannot be published on its own)", 100,
+                          status=400)
         if status != "FINISHED":
             return _error(f"The media is not ready to be published (status {status})", 9007, subcode=2207027,
                           status=400)

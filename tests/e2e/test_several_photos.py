@@ -1,5 +1,6 @@
 """PIERROT_PUBLISH_PHOTOS=4: the installed ``pierrot`` posts four photos of one day to X, Bluesky and a Mastodon
-instance that takes two; the other two stay eligible on Mastodon alone, and none is ever posted twice."""
+instance that takes two; the other two stay eligible on Mastodon alone, and none is ever posted twice. Threads gets
+the four as one carousel, exactly once, even when the run dies between staging it and publishing it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 
 import pytest
 
-from tests.e2e.conftest import Pierrot
+from tests.e2e.conftest import Pierrot, wait_until
+from tests.e2e.fake_threads import ThreadsFault
 from tests.e2e.servers import FakeServers, FlickrFake
 
 pytestmark = pytest.mark.e2e
@@ -72,3 +74,66 @@ def test_four_photos_of_one_day_in_one_post_and_a_mastodon_that_takes_two(
     assert figures["networks"]["x"]["published"] == 6 and figures["networks"]["mastodon"]["published"] == 4
     history = pierrot("history")
     assert "+3 photos" in history.stdout
+
+
+def _one_day(flickr: FlickrFake) -> list[str]:
+    made = flickr.populate(5)
+    times = ["2024-06-09 12:00:00", "2024-06-09 12:30:00", "2024-06-09 08:00:00", "2024-06-09 23:00:00",
+             "2023-01-01 09:00:00"]
+    for photo, taken in zip(made, times, strict=True):
+        photo.taken = taken
+        photo.description = f"taken {taken}"
+    return [p.id for p in made]
+
+
+def test_threads_gets_four_photos_of_one_day_as_one_carousel(
+    pierrot: Pierrot, fakes: FakeServers, flickr: FlickrFake
+) -> None:
+    threads = fakes.threads_fake
+    ids = _one_day(flickr)
+    assert pierrot("sync").returncode == 0
+
+    result = pierrot("publish", "--network", "x", "--network", "threads", "--photo", ids[0], env=FOUR)
+
+    assert result.returncode == 0, result
+    (thread,) = threads.threads
+    (tweet,) = fakes.x.posts
+    shown = [c.photo[0] if c.photo else None for c in thread.container.images]
+    assert shown == [str(p) for p in tweet.photo_ids] == [str(p) for p in ids[:4]], "one post, four images"
+    alts = [f"{flickr.photo(p).title}. taken {flickr.photo(p).taken}" for p in ids[:4]]
+    assert [c.alt_text for c in thread.container.images] == alts
+    assert len(threads.fetched) == 4 and len(threads.containers) == 5  # four items, one carousel
+    entry = next(e for e in pierrot.log_entries() if e["network"] == "threads")
+    assert (entry["status"], entry["post_id"], entry["media_ids"], entry["also"]) == (
+        "published", thread.id, [thread.container.id], ids[1:4])
+    assert f"Threads: {thread.permalink}" in result.stdout.splitlines()
+
+
+def test_a_carousel_killed_before_its_publish_is_published_once_by_the_next_run(
+    pierrot: Pierrot, fakes: FakeServers, flickr: FlickrFake
+) -> None:
+    threads = fakes.threads_fake
+    ids = _one_day(flickr)
+    assert pierrot("sync").returncode == 0
+    threads.inject(ThreadsFault("hang", seconds=30))  # the publish request waits, unacted on
+    running = pierrot.start("publish", "--network", "threads", "--photo", ids[0], env=FOUR)
+    wait_until(lambda: threads.calls_to("/v1.0/me/threads_publish"), what="the publish request")
+    pierrot.kill(running)
+    (carousel,) = [c for c in threads.containers.values() if c.children]
+    assert threads.threads == [] and carousel.status == "FINISHED"
+    (claimed,) = pierrot.log_entries()
+    assert (claimed["status"], claimed["media_ids"], claimed["also"]) == ("pending", [carousel.id], ids[1:4])
+    pierrot.age_log(20 * 60)  # past the dead run's lease: the next cron run
+
+    result = pierrot("publish", "--network", "threads", env=FOUR)
+
+    assert result.returncode == 0, result
+    (thread,) = threads.threads
+    assert thread.container is carousel and len(threads.containers) == 5, "that same carousel, nothing new staged"
+    entry = [e for e in pierrot.log_entries() if e["photo_id"] == ids[0]][-1]
+    assert (entry["status"], entry["post_id"]) == ("published", thread.id), entry
+
+    later = pierrot("publish", "--network", "threads", env=FOUR)  # the four are never offered again
+    assert later.returncode == 0, later
+    assert [[c.photo[0] if c.photo else None for c in t.container.images] for t in threads.threads][1:] == [
+        [str(ids[4])]]

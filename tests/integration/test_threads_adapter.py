@@ -287,3 +287,95 @@ def test_a_run_killed_between_container_and_publish_is_settled_by_the_next_run(s
     [entry] = [e for e in log_of(store).entries if e.photo_id == items[0].id or e.media_ids == (container,)]
     assert (entry.status, entry.post_id, entry.media_ids) == (PUBLISHED, thread.id, (container,))
     assert any("same key" in line for r in report.results for line in r.settled)
+
+
+# ---- several photos: one carousel container --------------------------------------------------------------------
+
+
+def _carousel_images(tmp_path: Path, count: int) -> list[tuple[FetchedImage, str | None]]:
+    images = []
+    for n in range(count):
+        path = tmp_path / f"photo_{n}.jpg"
+        path.write_bytes(jpeg(tag=f"pierrot-e2e photo={n} size=k".encode()))
+        images.append((FetchedImage(path, "k", 2048, 1365, path.stat().st_size, "image/jpeg"),
+                       f"Alt {n}" if n != 2 else None))
+    return images
+
+
+def test_several_photos_are_staged_as_items_then_one_carousel_published_once(servers: Any, tmp_path: Path) -> None:
+    fake, api, images, files = servers
+    host = _ServedHost(images, files)
+    threads = _publisher(api, host)
+    from pierrot.ports import PostOptions
+
+    container = threads.stage_post(_carousel_images(tmp_path, 4), text="Four", options=PostOptions(warning="cw"))
+    assert container is not None
+    carousel = fake.containers[container]
+    assert carousel.status == "FINISHED" and fake.threads == []  # staged, nothing public
+    items = carousel.children
+    assert [i.photo for i in items] == [(str(n), "k") for n in range(4)]  # fetched by Meta, in order
+    assert [i.alt_text for i in items] == ["Alt 0", "Alt 1", None, "Alt 3"]  # each its own alt text
+    assert all(i.carousel_item and i.status == "FINISHED" and i.text == "" for i in items)
+    assert (carousel.text, carousel.spoiler) == ("Four", True)
+    # Every item made before the carousel (the carousel is the last container made).
+    assert list(fake.containers)[-1] == container and len(fake.containers) == 5
+    # An item is never published on its own.
+    with pytest.raises(PostRefused):
+        threads.create_post("Four", [items[0].id], threads.new_attempt(STARTED))
+    post = threads.create_post("Four", [container], threads.new_attempt(STARTED))
+    [thread] = fake.threads
+    assert thread.id == post.id and [i.photo for i in thread.container.images] == [(str(n), "k") for n in range(4)]
+    assert sorted(host.released) == ["0.jpg", "1.jpg", "2.jpg", "3.jpg"]  # all four taken down once posted
+    with pytest.raises(DuplicatePost):
+        threads.create_post("Four", [container], threads.new_attempt(STARTED))
+    assert len(fake.threads) == 1
+
+
+def test_one_photo_is_not_a_carousel(servers: Any, tmp_path: Path) -> None:
+    fake, api, images, files = servers
+    threads = _publisher(api, _ServedHost(images, files))
+    assert threads.stage_post(_carousel_images(tmp_path, 1), text="One") is None
+    assert fake.containers == {}
+
+
+def test_a_carousel_whose_item_fails_stages_nothing_and_takes_its_images_down(servers: Any, tmp_path: Path) -> None:
+    fake, api, images, files = servers
+    host = _ServedHost(images, files)
+    staged = _carousel_images(tmp_path, 3)
+    located = tmp_path / "located.jpg"
+    located.write_bytes(jpeg(exif=gps_exif()))
+    staged[1] = (FetchedImage(located, "k", 2048, 1365, located.stat().st_size, "image/jpeg"), None)
+    with pytest.raises(PublishError, match="tells where it was taken"):
+        _publisher(api, host).stage_post(staged, text="t")
+    assert not any(c.children for c in fake.containers.values())  # no carousel made
+    assert sorted(host.released) == ["0.jpg", "1.jpg"]
+
+
+def test_an_interrupted_carousel_is_settled_by_its_container_status(servers: Any, tmp_path: Path) -> None:
+    fake, api, images, files = servers
+    container = _publisher(api, _ServedHost(images, files)).stage_post(_carousel_images(tmp_path, 2), text="C")
+    assert container is not None
+    attempt = Attempt("k", STARTED, (container,))
+    # FINISHED: publish that same carousel, once.
+    settled = _publisher(api, None).settle(attempt, "C", STARTED)
+    assert (settled.posted, settled.same_key, settled.staged) == (None, True, container)
+    post = _publisher(api, None).create_post("C", [container], attempt)
+    # PUBLISHED: it exists, and the post is found.
+    settled = _publisher(api, None).settle(attempt, "C", STARTED)
+    assert settled.posted is True and settled.post is not None and settled.post.id == post.id
+    # EXPIRED: never published.
+    other = _publisher(api, _ServedHost(images, files)).stage_post(_carousel_images(tmp_path, 2), text="D")
+    assert other is not None
+    fake.age(DAY + 60)
+    fake._issue(TOKEN)
+    settled = _publisher(api, None).settle(Attempt("k", STARTED, (other,)), "D", STARTED)
+    assert settled.posted is False and "EXPIRED" in settled.reason
+
+
+def test_the_fake_refuses_a_carousel_of_one_or_of_items_not_made_for_it(servers: Any, tmp_path: Path) -> None:
+    _, api, images, files = servers
+    threads = _publisher(api, _ServedHost(images, files))
+    single = threads.upload_media(_image(tmp_path, jpeg()), None, text="t")  # not a carousel item
+    for children in (single, f"{single},{single}"):
+        with pytest.raises(PublishError):
+            threads._new_container("make a carousel", {"media_type": "CAROUSEL", "children": children})

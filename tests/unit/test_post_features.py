@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
@@ -205,12 +206,12 @@ def test_a_companion_with_a_sensitive_tag_puts_the_whole_post_behind_the_warning
     companion = make_photo(2, date_taken="2024-06-09 12:30:00", tags=("nsfw",))
     store = make_store([first, companion])
     x, bluesky, mastodon = three()
-    threads = NetworkPublisher(THREADS)
+    threads = NetworkPublisher(replace(THREADS, max_images=1))  # a network that takes one photo a post
 
     report = run(store, [x, bluesky, mastodon, threads], photo_id=first.id, photos=2, sensitive_tags=("nsfw",))
 
     assert [len(m[0]) for m in (bluesky.media, mastodon.media)] == [2, 2]  # both photos in one post
     assert bluesky.options == mastodon.options == [PostOptions(warning="Sensitive photo")]
-    # Threads takes one photo a post here: the companion is not carried there, and neither is its warning.
+    # One photo a post there: the companion is not carried there, and neither is its warning.
     assert threads.upload_options == [PostOptions()]
     assert [r.sensitive for r in report.results] == [True, True, True, False]

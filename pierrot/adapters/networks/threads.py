@@ -1,10 +1,12 @@
-"""The Threads adapter (Meta's Threads Graph API): an IMAGE container, published once.
+"""The Threads adapter (Meta's Threads Graph API): an IMAGE or CAROUSEL container, published once.
 
 Threads fetches the image itself from a public URL, so the image is first hosted (``Context.image_host``) as bytes
 pierrot has checked for location. The container holds the whole post (image, text, alt text); its id is the
-"media id" the publish log keeps before anything is public. Publishing a container is exactly-once on Meta's side:
-a container publishes at most once, and its status (``PUBLISHED``, ``FINISHED``, ``EXPIRED``, ``ERROR``) tells an
-interrupted post's fate. How the Graph API speaks, and the token it renews, are in ``threads_graph.py``.
+"media id" the publish log keeps before anything is public. Several photos are one CAROUSEL container
+(``stage_post``) of item containers, one per image: the carousel's id alone is logged, the post's one key.
+Publishing a container is exactly-once on Meta's side: a container publishes at most once, and its status
+(``PUBLISHED``, ``FINISHED``, ``EXPIRED``, ``ERROR``) tells an interrupted post's fate. How the Graph API speaks,
+and the token it renews, are in ``threads_graph.py``.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ URL_SETTING = "PIERROT_THREADS_API_URL"
 DEFAULT_API_URL = "https://graph.threads.net"
 POSTS_PER_DAY = 250  # API-published posts per profile in a moving 24 h
 
+CAROUSEL_ITEMS = 20  # Meta: a carousel has 2 to 20 items
 CONTAINER_WAIT = 60.0  # the longest wait for a container to be FINISHED (Meta: "about 30 s")
 POLL_FIRST = 2.0
 POLL_MAX = 10.0
@@ -93,7 +96,7 @@ class ThreadsPublisher(GraphPublisher):
         self._sleep = sleep
         self._prepared = False
         self._user: dict[str, str] | None = None
-        self._hosted: dict[str, HostedImage] = {}  # container id -> its hosted image, released once settled
+        self._hosted: dict[str, list[HostedImage]] = {}  # container id -> its hosted images, released once settled
 
     # ---- once per run ----------------------------------------------------------------------------------------
 
@@ -136,31 +139,71 @@ class ThreadsPublisher(GraphPublisher):
     ) -> str:
         """Host the image, create the IMAGE container with the post's text and alt text, wait until it is FINISHED;
         returns the container id."""
-        rules = self.rules
-        if image.mime_type not in IMAGE_TYPES:
-            raise PublishError(f"Threads takes JPEG or PNG images, not {image.mime_type}")
-        if image.nbytes > rules.max_image_bytes:
-            raise PublishError(f"the image is {image.nbytes:,} bytes and Threads accepts at most "
-                               f"{rules.max_image_bytes:,}: choose a smaller size")
-        if self._image_host is None:
-            raise PublishError("Threads fetches the image from a URL, and no image host is set up for it "
-                               "(the entry point must give one)")
-        hosted = self._image_host.host(image)
+        hosted = self._put_online(image)
         try:
-            form = {"media_type": "IMAGE", "image_url": hosted.url, "text": text}
-            if alt_text:
-                form["alt_text"] = cut_alt_text(alt_text, rules.alt_limit)
+            form = {"media_type": "IMAGE", "image_url": hosted.url, "text": text, **self._alt(alt_text)}
             if options.warning:  # the image blurred until tapped; Threads has no field for the warning's text
                 form["is_spoiler_media"] = "true"
-            doc = json_of(self._call("upload the image to a new container", "POST", "/me/threads", data=form))
-            container = field_of(doc, "id")
-            if container is None:
-                raise PublishError("Threads accepted the container but its answer has no id")
+            container = self._new_container("upload the image to a new container", form)
             self._wait_until_finished(container)
         except BaseException:
             self._release(hosted)
             raise
+        self._hosted[container] = [hosted]
+        return container
+
+    def stage_post(
+        self, images: list[tuple[FetchedImage, str | None]], *, text: str, options: PostOptions = NO_OPTIONS
+    ) -> str | None:
+        """Several images as one CAROUSEL container: an item container per image (with its alt text), each
+        FINISHED, then the carousel of them with the post's text, FINISHED; returns the carousel's id. The items
+        are never published on their own: the carousel is the post's one key, settled like an IMAGE container."""
+        if len(images) < 2:
+            return None
+        if len(images) > CAROUSEL_ITEMS:
+            raise PublishError(f"a Threads carousel takes at most {CAROUSEL_ITEMS} images, not {len(images)}")
+        hosted: list[HostedImage] = []
+        try:
+            items = []
+            for number, (image, alt_text) in enumerate(images, 1):
+                hosted.append(self._put_online(image))
+                form = {"media_type": "IMAGE", "image_url": hosted[-1].url, "is_carousel_item": "true",
+                        **self._alt(alt_text)}
+                items.append(self._new_container(f"upload image {number} to a new carousel item", form))
+            for item in items:  # Meta fetches them meanwhile: waiting after making them all waits the least
+                self._wait_until_finished(item)
+            form = {"media_type": "CAROUSEL", "children": ",".join(items), "text": text}
+            if options.warning:  # every image of the carousel blurred until tapped
+                form["is_spoiler_media"] = "true"
+            container = self._new_container("create the carousel container", form)
+            self._wait_until_finished(container)
+        except BaseException:
+            for each in hosted:
+                self._release(each)
+            raise
         self._hosted[container] = hosted
+        return container
+
+    def _put_online(self, image: FetchedImage) -> HostedImage:
+        """The image, checked against Threads' limits, put where Meta can fetch it."""
+        if image.mime_type not in IMAGE_TYPES:
+            raise PublishError(f"Threads takes JPEG or PNG images, not {image.mime_type}")
+        if image.nbytes > self.rules.max_image_bytes:
+            raise PublishError(f"the image is {image.nbytes:,} bytes and Threads accepts at most "
+                               f"{self.rules.max_image_bytes:,}: choose a smaller size")
+        if self._image_host is None:
+            raise PublishError("Threads fetches the image from a URL, and no image host is set up for it "
+                               "(the entry point must give one)")
+        return self._image_host.host(image)
+
+    def _alt(self, alt_text: str | None) -> dict[str, str]:
+        return {"alt_text": cut_alt_text(alt_text, self.rules.alt_limit)} if alt_text else {}
+
+    def _new_container(self, what: str, form: dict[str, str]) -> str:
+        """A new container's id (not yet FINISHED)."""
+        container = field_of(json_of(self._call(what, "POST", "/me/threads", data=form)), "id")
+        if container is None:
+            raise PublishError("Threads accepted the container but its answer has no id")
         return container
 
     def _wait_until_finished(self, container: str) -> None:
@@ -287,8 +330,7 @@ class ThreadsPublisher(GraphPublisher):
         return status, (excerpt(error) if error else None)
 
     def _release_container(self, container: str) -> None:
-        hosted = self._hosted.pop(container, None)
-        if hosted is not None:
+        for hosted in self._hosted.pop(container, []):
             self._release(hosted)
 
     def _release(self, hosted: HostedImage) -> None:

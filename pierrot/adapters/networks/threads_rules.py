@@ -48,5 +48,7 @@ RULES = NetworkRules(
     max_image_bytes=IMAGE_BYTES,
     max_image_edge=IMAGE_EDGE,
     settles_unknown=True,
+    # Several photos go as one carousel (Meta takes 2 to 20 items); 4 is pierrot's cap on every network.
+    max_images=4,
     warnings="media",
 )

@@ -8,7 +8,7 @@ from typing import Any
 
 from pierrot.domain import FAILED, PENDING, PUBLISHED, UNKNOWN, LogEntry, Photo, StoredCatalogue, iso, parse_iso
 from pierrot.errors import DuplicatePost, PierrotError, PostOutcomeUnknown, PostRefused, PublishError
-from pierrot.ports import FetchedImage, Post
+from pierrot.ports import FetchedImage, Post, PostOptions, Publisher
 from pierrot.service._log import EntryTakenOver, LogState, read_log
 from pierrot.service.publish.choosing import Choosing
 from pierrot.service.publish.log import _attempt, _created_at, _find, _may_be_posted, _record
@@ -27,11 +27,10 @@ class Posting(Choosing):
             try:
                 # Threads stages them with the image.
                 extra = post_options(self.options, self.rules[name], photo, *(c.photo for c in result.also))
-                media_ids = [publisher.upload_media(images[name], result.alt_text, text=result.text, options=extra)]
-                media_ids += [publisher.upload_media(c.image, c.alt_text, text=result.text, options=extra)
-                              for c in result.also]
+                carried = [(images[name], result.alt_text), *((c.image, c.alt_text) for c in result.also)]
+                media_ids = _send_images(publisher, carried, text=result.text, options=extra)
                 self._account(name)  # kept with the claim: the post is only ever settled against this account
-                media[name] = tuple(media_ids)
+                media[name] = media_ids
             except PierrotError as exc:
                 self._fail(name, exc)
         return media
@@ -52,18 +51,19 @@ class Posting(Choosing):
 
     def _post(
         self, state: LogState, photo: Photo, entry: LogEntry, catalogue: StoredCatalogue, *, resumed: bool = False,
-        absent: bool = False,
+        absent: bool = False, sending: tuple[str, ...] | None = None,
     ) -> LogState:
         """Post one network's claimed entry; record what happened. Never raises for a network's own failure.
 
         ``resumed``: the entry is an interrupted post sent again with its key; then a refusal is evidence of nothing
-        (the first attempt may be the post) unless the network said it is ``absent``: the entry stays unknown."""
+        (the first attempt may be the post) unless the network said it is ``absent``: the entry stays unknown.
+        ``sending``: this attempt's media ids, when an earlier attempt's are attached to the entry too."""
         name = entry.network
         publisher, rules, result = self.publishers[name], self.rules[name], self.results[name]
         text = entry.text or result.text
         attempt = _attempt(entry)
-        # This attempt's uploads, one per photo carried; an earlier attempt's may be attached already.
-        media_ids = list(entry.media_ids[-len(entry.photo_ids):])
+        # This attempt's uploads: one per photo carried, or one staged post (Threads' carousel container).
+        media_ids = list(entry.media_ids if sending is None else sending)
         undecided = UNKNOWN if resumed and not absent else FAILED
         if not self._still_held(state, entry):
             reason = (f"not attempted: the run's lease ({self.options.lease_seconds}s) ran out before it could post, "
@@ -178,3 +178,13 @@ class Posting(Choosing):
             return read_log(self.store), False
 
 
+def _send_images(
+    publisher: Publisher, images: list[tuple[FetchedImage, str | None]], *, text: str, options: PostOptions
+) -> tuple[str, ...]:
+    """Upload a post's images, each with its alt text (nothing public): one media id each, or, on a network that
+    stages a post of several as one (Threads' carousel container), that one id."""
+    if len(images) > 1:
+        staged = publisher.stage_post(images, text=text, options=options)
+        if staged is not None:
+            return (staged,)
+    return tuple(publisher.upload_media(image, alt, text=text, options=options) for image, alt in images)

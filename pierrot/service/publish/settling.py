@@ -6,12 +6,12 @@ from typing import Any
 
 from pierrot.domain import FAILED, PUBLISHED, UNKNOWN, LogEntry, Photo, StoredCatalogue
 from pierrot.errors import PhotoGone, PierrotError, PublishError
-from pierrot.ports import Settled
+from pierrot.ports import FetchedImage, Settled
 from pierrot.service._log import EntryTakenOver, LogState, read_log
 from pierrot.service.publish.images import _Images
 from pierrot.service.publish.log import _attempt, _created_at, _record, _take_back
 from pierrot.service.publish.options import Companion
-from pierrot.service.publish.posting import Posting
+from pierrot.service.publish.posting import Posting, _send_images
 from pierrot.service.publish.texts import post_options
 
 # An interrupted post is looked up only this long after it was last touched: the request may still be in flight
@@ -137,7 +137,7 @@ class Settling(Posting):
                 # The same post again: every photo it carried, each uploaded anew with its own alt text.
                 carried = [photo, *(_carried(catalogue, pid) for pid in entry.also)]
                 network = next(n for n in self.options.networks if n.name == name)
-                uploads = []
+                uploads: list[tuple[FetchedImage, str | None]] = []
                 extra = post_options(self.options, rules, *carried)
                 for number, each in enumerate(carried):
                     images = _Images(self.fetcher, each, self.workdir, [rules], self.options.keep_location)
@@ -148,8 +148,9 @@ class Settling(Posting):
                             photo.id, entry.text or "", image, alt)
                     else:
                         result.also.append(Companion(each, image, alt))
-                    uploads.append(self.publishers[name].upload_media(image, alt, text=entry.text or "", options=extra))
-                media_ids = tuple(uploads)
+                    uploads.append((image, alt))
+                # Staged anew as one post where the network stages them (Threads' carousel container).
+                media_ids = _send_images(self.publishers[name], uploads, text=entry.text or "", options=extra)
         except PierrotError as exc:
             if absent:
                 state, kept = self._settle_record(
@@ -175,7 +176,7 @@ class Settling(Posting):
             return state, True
         result.settled.append(f"photo {entry.photo_id}: the interrupted post is sent again to {rules.display} "
                               "with the same key, which keeps it to one post")
-        return self._post(state, photo, entry, catalogue, resumed=True, absent=absent), True
+        return self._post(state, photo, entry, catalogue, resumed=True, absent=absent, sending=media_ids), True
 
 
 def _carried(catalogue: StoredCatalogue, photo_id: str) -> Photo:
