@@ -1,3 +1,3 @@
-"""pierrot: post a never-posted photo from a Flickr photostream to X, Bluesky, Mastodon or Threads, on a schedule."""
+"""pierrot: post a never-posted photo from a Flickr photostream to social networks, on a schedule."""
 
 __version__ = "0.1.0"

@@ -96,7 +96,7 @@ CORE_SPECS: tuple[Spec, ...] = (
     Spec("timeout", "PIERROT_HTTP_TIMEOUT", "store", "http_timeout", kind="float", default=DEFAULT_TIMEOUT_SECONDS,
          help="seconds before a network call is given up"),
     Spec("language", "PIERROT_PUBLISH_LANGUAGE", "publish", "language", kind="language",
-         help="the posts' language, a BCP-47 tag (fr, pt-BR): Bluesky's langs, Mastodon's language"),
+         help="the posts' language, a BCP-47 tag (fr, pt-BR), for the networks that take one"),
     Spec("sensitive_tags", "PIERROT_PUBLISH_SENSITIVE_TAGS", "publish", "sensitive_tags", kind="list",
          help="a photo with any of these Flickr tags is posted behind a content warning (e.g. nsfw,nude)"),
     Spec("content_warning", "PIERROT_PUBLISH_CONTENT_WARNING", "publish", "content_warning",

@@ -41,8 +41,8 @@ class Redactor:
 
 REDACT = Redactor()
 
-# Credentials recognisable by their shape, whether pierrot knows them or not: a JWT (Bluesky's session tokens
-# are JWTs), the value of an Authorization header, and OAuth 1.0a's parameters that carry a credential.
+# Credentials recognisable by their shape, whether pierrot knows them or not: a JWT (session tokens often
+# are), the value of an Authorization header, and OAuth 1.0a's parameters that carry a credential.
 _CREDENTIAL_SHAPES = re.compile(
     r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
     r"|(\b(?:Bearer|Basic) )[A-Za-z0-9._~+/=-]{8,}"

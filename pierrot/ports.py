@@ -168,7 +168,7 @@ class HostedImage:
 
 
 class ImageHost(abc.ABC):
-    """Somewhere public a network can fetch an image from (Threads downloads the image itself)."""
+    """Somewhere public a network can fetch an image from, for a network that downloads the image itself."""
 
     @abc.abstractmethod
     def host(self, image: FetchedImage) -> HostedImage:
@@ -197,8 +197,8 @@ class Post:
 class NetworkRules:
     """What one network accepts, as data: composing and choosing the image read these, never a network's name."""
 
-    name: str  # as the settings say it: "x", "bluesky", "mastodon"
-    display: str  # as people say it: "X", "Bluesky", "Mastodon"
+    name: str  # as the settings say it: its module's name in the registry
+    display: str  # as people say it
     text_limit: int
     measure: Callable[[str], int]  # the network's own count of a text, against text_limit
     unit: str  # what measure counts, for people: "weighted characters", "graphemes", "characters"
@@ -214,11 +214,10 @@ class NetworkRules:
     refuses_repeated_text: bool = False
     # How many images one post carries (PIERROT_PUBLISH_PHOTOS takes up to this many on the network).
     max_images: int = 1
-    # True when a post can say its language (Bluesky's langs, Mastodon's language).
+    # True when a post can say its language.
     languages: bool = False
-    # How a sensitive photo's warning is carried: "spoiler" (a text shown first, counted in the text's limit:
-    # Mastodon), "label" (a self-label with no text: Bluesky), "media" (the image blurred, no text: Threads),
-    # "none" (the API has no such field).
+    # How a sensitive photo's warning is carried: "spoiler" (a text shown first, counted in the text's limit),
+    # "label" (a self-label with no text), "media" (the image blurred, no text), "none" (the API has no such field).
     warnings: str = "none"
 
 
@@ -248,10 +247,10 @@ class BotFlag:
 class Attempt:
     """What makes a post exactly-once where the network allows it, kept in the pending entry before posting.
 
-    ``key`` is the record key (Bluesky's TID) or the Idempotency-Key (Mastodon); ``created_at`` the time the
-    post says it was made (Bluesky needs it byte-identical on a retry); ``media_ids`` every media uploaded for
-    this post, by any of its attempts (a search must look for each: the first attempt's may be the one posted);
-    ``account`` the account it was made with (Bluesky's DID, Mastodon's account id)."""
+    ``key`` is what the network keeps one post per (a record key, an idempotency key); ``created_at`` the time the
+    post says it was made (byte-identical on a retry where the network compares it); ``media_ids`` every media
+    uploaded for this post, by any of its attempts (a search must look for each: the first attempt's may be the
+    one posted); ``account`` the account it was made with (``Publisher.account``)."""
 
     key: str
     created_at: str
@@ -269,15 +268,15 @@ class Settled:
 
     ``posted`` True: it exists (``post`` names it when the network says which); False: it definitely does not;
     None: the network cannot tell. ``same_key``: send it again with the same key, which the network turns into
-    exactly one post whether or not the first got through (Bluesky's record key after a definite absence;
-    Mastodon's Idempotency-Key within its hour)."""
+    exactly one post whether or not the first got through (a record key after a definite absence; an
+    idempotency key while the network still keeps it)."""
 
     posted: bool | None
     post: Post | None = None
     same_key: bool = False
     reason: str = ""
-    # With same_key: the media id the network still holds staged for this very post (Threads' FINISHED
-    # container). The run publishes it as it is, without a new upload: a new one would be a second post.
+    # With same_key: the media id the network still holds staged for this very post (a finished container it
+    # has not published). The run publishes it as it is, without a new upload: a new one would be a second post.
     staged: str | None = None
 
 
@@ -295,7 +294,7 @@ class Publisher(abc.ABC):
         return self.rules
 
     def account(self) -> str | None:
-        """The stable id of the account posting (Bluesky's DID, Mastodon's account id), where settling needs it.
+        """The stable id of the account posting (a DID, an account id), where settling needs it.
 
         An interrupted post is only ever settled against the account that made it."""
         return None
@@ -311,12 +310,12 @@ class Publisher(abc.ABC):
         """Upload the image with its alt text; returns the media id. Nothing is public yet (PublishError).
 
         ``text`` and ``options`` are the post's, for a network that stages the whole post before publishing it
-        (Threads' container); the others ignore them and take them in ``create_post``."""
+        (a container published later); the others ignore them and take them in ``create_post``."""
 
     def stage_post(
         self, images: list[tuple[FetchedImage, str | None]], *, text: str, options: PostOptions = NO_OPTIONS
     ) -> str | None:
-        """Stage a post of several images, each with its alt text, as ONE media id (Threads' carousel container);
+        """Stage a post of several images, each with its alt text, as ONE media id (a carousel container);
         nothing is public yet (PublishError). None: the network does not stage, upload each with upload_media."""
         return None
 

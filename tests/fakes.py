@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 from pierrot import service
 from pierrot.adapters.networks.bluesky import RULES as BLUESKY
 from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
-from pierrot.adapters.networks.xtext import RULES as X
+from pierrot.adapters.networks.x.text import RULES as X
 from pierrot.domain import (
     CATALOGUE_DOCUMENT,
     LOG_DOCUMENT,
@@ -257,7 +257,7 @@ class FakePublisher(Publisher):
     As X does, it refuses a text the account posted before (``rules`` decide: X's by default)."""
 
     def __init__(self, accepted: list[tuple[str, str]] | None = None, rules: NetworkRules | None = None) -> None:
-        from pierrot.adapters.networks.xtext import RULES
+        from pierrot.adapters.networks.x.text import RULES
 
         self.rules = rules or RULES
         self.calls: list[str] = []

@@ -24,16 +24,7 @@ from urllib3.exceptions import (
 )
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
-from pierrot.adapters.http_failures import AnswerTooLarge, AnswerTooSlow
-
-# Re-exported for networks/base.py and networks/threads.py, reworked on another branch: new code imports them
-# from http_failures.
-from pierrot.adapters.http_failures import RedirectRefused as RedirectRefused
-from pierrot.adapters.http_failures import describe_failure as describe_failure
-from pierrot.adapters.http_failures import post_failure as post_failure
-from pierrot.adapters.http_failures import require_safe_url as require_safe_url
-from pierrot.adapters.http_failures import resets as resets
-from pierrot.adapters.http_failures import sent_credentials as sent_credentials
+from pierrot.adapters.http_failures import AnswerTooLarge, AnswerTooSlow, RedirectRefused
 
 # Far above any real answer (a Flickr page of 500 photos with every extra is 1-2 MB, X answers a few KB), and
 # small enough that a broken or hostile endpoint cannot make a run hold gigabytes: the answer is kept in memory.

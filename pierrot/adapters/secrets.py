@@ -1,4 +1,4 @@
-"""Where a renewed secret (Threads' refreshed token) is kept: never in the store's documents.
+"""Where a renewed secret (a token a network refreshes) is kept: never in the store's documents.
 
 On the command line: one file per secret in pierrot's config folder, readable by the user alone, written by a
 temporary file and a rename. On Lambda: the one SSM parameter the secret is read from (``<variable>_SSM``).
@@ -18,9 +18,6 @@ from pierrot.files import replace_file
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
-
-FILE_NAMES = {"threads_access_token": "threads-token"}
-
 
 def _fingerprint(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
@@ -43,7 +40,7 @@ class FileSecretKeeper:
         return cls(Path(base) / "pierrot", configured)
 
     def path(self, attr: str) -> Path:
-        return self.folder / FILE_NAMES.get(attr, attr.replace("_", "-"))
+        return self.folder / attr.replace("_", "-")
 
     def keep(self, attr: str, value: str) -> None:
         """Write the renewed secret atomically, readable by the user alone."""

@@ -31,7 +31,7 @@ PLACEHOLDERS = ("title", "description", "url", "date_taken", "year", "tags", "ye
 # Filled in by the run, not the photo's record: {years_ago}, {month}, and from the image's EXIF {camera}, {lens},
 # {exposure}; {hashtags} is the run's chosen few of the photo's tags (see hashtags()).
 _RUN_VALUES = ("years_ago", "month", "hashtags", "camera", "lens", "exposure")
-# Bluesky's longest hashtag, in graphemes; a longer tag is left out.
+# The longest hashtag the strictest network takes, in graphemes; a longer tag is left out.
 MAX_HASHTAG_CHARS = 64
 
 # Free text gives way in this order when the text is too long; the URL, dates and the template's own text never do.
@@ -272,7 +272,7 @@ def hashtags(tags: Sequence[str], most: int) -> str:
     """{hashtags}: the first ``most`` of the photo's tags that make hashtags ("#sunset #paris"), in Flickr's order.
 
     A character a hashtag cannot hold is removed ("new-york" is #newyork); a tag of digits alone, a machine tag
-    and one longer than Bluesky takes are left out."""
+    and one longer than MAX_HASHTAG_CHARS are left out."""
     usable = [tag for tag in _hashtags(tags) if len(tag) - 1 <= MAX_HASHTAG_CHARS]
     return " ".join(usable[:most])
 

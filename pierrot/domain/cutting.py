@@ -13,9 +13,9 @@ _WORD_WINDOW = 20
 
 # Bounds on the free text, in code points, applied before anything is measured or cut (issue 15): a network's
 # measure is at best linear, a cut measures the text a dozen times, and a variant or a legacy text is one more
-# cut. A post's field keeps POST_FIELD_FACTOR code points per unit of a short limit (X's 280, Bluesky's 300,
-# whose 3,000-byte cap holds up to ten code points a grapheme; an emoji sequence counts 2 on X for up to 11 code
-# points), and four per unit beyond DENSE_LIMIT: only a text of long URLs or longer clusters could need more.
+# cut. A post's field keeps POST_FIELD_FACTOR code points per unit of a short limit (280 or 300 units, where a
+# 3,000-byte cap holds up to ten code points a grapheme, and an emoji sequence of up to 11 code points may count 2),
+# and four per unit beyond DENSE_LIMIT: only a text of long URLs or longer clusters could need more.
 # Alt text is counted in code points, so its field keeps the limit and a margin in which a URL crossing the cut
 # is seen whole. Flickr's HTML keeps RAW_HTML_CHARS before its tags are stripped. A field cut by a bound ends in
 # "…", as any cut does.

@@ -164,8 +164,8 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-# The largest original any supported network keeps (Mastodon scales every image to 8.3 MP, 3840x2160; X and
-# Bluesky take 2048 px at most): larger ones are never posted, so the catalogue does not keep them.
+# The largest original any network's rules take (8.3 MP, 3840x2160, is the most a network keeps; others take
+# 2048 px at most): larger ones are never posted, so the catalogue does not keep them.
 MAX_USEFUL_ORIGINAL_PIXELS = 8_294_400
 
 

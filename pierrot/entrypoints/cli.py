@@ -83,7 +83,7 @@ pass_app = click.make_pass_decorator(App)
 @click.version_option(__version__, "-V", "--version", prog_name="pierrot")
 @click.pass_context
 def cli(ctx: click.Context, store: str | None, config_path: str | None, verbose: bool, quiet: bool) -> None:
-    """Keep a catalogue of a Flickr photostream and post never-posted photos to X, Bluesky, Mastodon and Threads.
+    """Keep a catalogue of a Flickr photostream and post never-posted photos to social networks.
 
     Exit codes: 0 success, 1 operational failure, 2 usage or configuration error, 3 nothing left to publish.
     """

@@ -166,7 +166,7 @@ def build_checks(
     built: dict[str, Publisher] = {}
 
     def publisher(name: str) -> Publisher:
-        # One publisher per network for all its lines: Bluesky logs in once (its logins are rate limited).
+        # One publisher per network for all its lines: a network that logs in does so once (logins are rate limited).
         if name not in built:
             built[name] = build_publisher(settings, name)
         return built[name]

@@ -923,7 +923,7 @@ def network_calls(fakes: Fakes, flickr_calls: int) -> dict[str, Counter[str]]:
 
 def network_log(photos: Sequence[tuple[str, str]], networks: Sequence[str]) -> bytes:
     """pierrot-wal.json with each photo ``published`` on each network, oldest first, as pierrot writes it now."""
-    from pierrot.adapters.networks.bluesky_rules import tid
+    from pierrot.adapters.networks.bluesky.rules import tid
     from pierrot.domain import PUBLISHED, LogEntry, PublishLog
 
     start = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
@@ -1569,7 +1569,8 @@ def compose_child(spec: dict[str, Any]) -> int:
     import time
 
     sys.path.insert(0, spec["source"])  # before this checkout, which the top of this file put first
-    from pierrot.adapters.networks import bluesky, mastodon, xtext
+    from pierrot.adapters.networks import bluesky, mastodon
+    from pierrot.adapters.networks.x import text as xtext
     from pierrot.domain import Photo, compose
 
     print(json.dumps({"package": str(Path(compose.__file__).parent)}), flush=True)

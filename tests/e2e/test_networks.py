@@ -11,7 +11,7 @@ import pytest
 import regex  # type: ignore[import-untyped,unused-ignore]
 
 from pierrot.adapters.images.exif import has_location
-from pierrot.adapters.networks.xtext import weighted_length
+from pierrot.adapters.networks.x.text import weighted_length
 from tests.e2e.conftest import Pierrot, assert_never_posted_twice, wait_until
 from tests.e2e.fake_bluesky import BLOB_LIMIT, BlueskyFake, BlueskyFault
 from tests.e2e.fake_mastodon import MastodonFake, MastodonFault, mastodon_count

@@ -17,7 +17,7 @@ import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from pierrot.adapters.networks.bluesky import RULES, BlueskyPublisher
-from pierrot.adapters.networks.bluesky_rules import facets, new_tid, parse_tid, post_record, record_time, tid
+from pierrot.adapters.networks.bluesky.rules import facets, new_tid, parse_tid, post_record, record_time, tid
 from pierrot.errors import ConfigError, DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import Attempt, FetchedImage, Post
 from tests.e2e.fake_bluesky import BlueskyFake, BlueskyFault, BlueskyServer

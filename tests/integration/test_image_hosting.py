@@ -86,7 +86,7 @@ def test_the_file_keeper_writes_0600_and_is_used_while_the_setting_is_unchanged(
     keeper = FileSecretKeeper(folder, {"threads_access_token": "first"})
     assert keeper.current("threads_access_token") is None
     keeper("threads_access_token", "second")
-    path = folder / "threads-token"
+    path = folder / "threads-access-token"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "second" in path.read_text() and "first" not in path.read_text()
     assert keeper.current("threads_access_token") == "second"
@@ -94,13 +94,13 @@ def test_the_file_keeper_writes_0600_and_is_used_while_the_setting_is_unchanged(
     assert FileSecretKeeper(folder, {"threads_access_token": "first"}).current("threads_access_token") == "third"
     # a person who puts a new token in the settings means that one
     assert FileSecretKeeper(folder, {"threads_access_token": "fresh"}).current("threads_access_token") is None
-    assert [p.name for p in folder.iterdir()] == ["threads-token"]  # no temporary file left
+    assert [p.name for p in folder.iterdir()] == ["threads-access-token"]  # no temporary file left
 
 
 def test_the_file_keeper_refuses_a_file_others_can_read(tmp_path: Path) -> None:
     keeper = FileSecretKeeper(tmp_path, {"threads_access_token": "first"})
     keeper("threads_access_token", "second")
-    (tmp_path / "threads-token").chmod(0o644)
+    (tmp_path / "threads-access-token").chmod(0o644)
     with pytest.raises(ConfigError, match="chmod 600"):
         keeper.current("threads_access_token")
 
@@ -137,7 +137,7 @@ def test_the_store_decides_the_host_and_the_environment_the_keepers(aws_env: Non
     assert isinstance(image_host_for(S3Store("a-bucket", "pre")), S3ImageHost)
     assert isinstance(image_host_for(LocalStore(tmp_path)), FlickrImageHost)
     keeper = FileSecretKeeper.in_config_folder({"XDG_CONFIG_HOME": str(tmp_path)}, {})
-    assert keeper.path("threads_access_token") == tmp_path / "pierrot" / "threads-token"
+    assert keeper.path("threads_access_token") == tmp_path / "pierrot" / "threads-access-token"
     env = {"PIERROT_THREADS_ACCESS_TOKEN_SSM": "/p/threads"}
     ssm = SsmSecretKeeper.from_env(env, {"threads_access_token": "PIERROT_THREADS_ACCESS_TOKEN",
                                          "x_access_token": "PIERROT_X_ACCESS_TOKEN"})

@@ -15,7 +15,7 @@ import requests
 import responses
 
 from pierrot.adapters.images.fetcher import USER_AGENT, HttpImageFetcher
-from pierrot.adapters.networks.xtext import RULES as X
+from pierrot.adapters.networks.x.text import RULES as X
 from pierrot.domain import Photo, Size, sizes_for
 from pierrot.errors import ConfigError, ImageError, SizeUnavailable
 from pierrot.ports import FetchedImage

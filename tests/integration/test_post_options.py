@@ -13,7 +13,7 @@ import pytest
 import responses
 
 from pierrot.adapters.networks.bluesky import BlueskyPublisher
-from pierrot.adapters.networks.bluesky_rules import post_record
+from pierrot.adapters.networks.bluesky.rules import post_record
 from pierrot.adapters.networks.mastodon import MastodonPublisher
 from pierrot.adapters.networks.threads import RULES as THREADS
 from pierrot.adapters.networks.x import XPublisher

@@ -7,8 +7,8 @@ import json
 
 import responses
 
-from pierrot.adapters.networks.mastodon_rules import rules_from_instance
-from pierrot.adapters.networks.xtext import RULES as X
+from pierrot.adapters.networks.mastodon.rules import rules_from_instance
+from pierrot.adapters.networks.x.text import RULES as X
 from tests.integration import test_bluesky_adapter as bsky
 from tests.integration import test_mastodon_adapter as masto
 from tests.integration import test_x_adapter as xa

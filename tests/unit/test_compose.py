@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from pierrot.adapters.networks.xtext import RULES as X
-from pierrot.adapters.networks.xtext import weighted_length
+from pierrot.adapters.networks.x.text import RULES as X
+from pierrot.adapters.networks.x.text import weighted_length
 from pierrot.domain import Photo, compose
 from pierrot.domain.compose import fallback_title, strip_html
 from pierrot.errors import ConfigError

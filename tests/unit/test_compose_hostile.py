@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from pierrot.adapters.networks import bluesky, mastodon, xtext
+from pierrot.adapters.networks import bluesky, mastodon
+from pierrot.adapters.networks.x import text as xtext
 from pierrot.domain import Photo, compose
 from pierrot.ports import NetworkRules
 

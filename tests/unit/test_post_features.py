@@ -13,7 +13,7 @@ from pierrot.adapters.images.exif import Camera
 from pierrot.adapters.networks.bluesky import RULES as BLUESKY
 from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
 from pierrot.adapters.networks.threads import RULES as THREADS
-from pierrot.adapters.networks.xtext import RULES as X
+from pierrot.adapters.networks.x.text import RULES as X
 from pierrot.domain import compose
 from pierrot.ports import CameraText, PostOptions
 from tests.exif_samples import make_exif, make_jpeg

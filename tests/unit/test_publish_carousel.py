@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from pierrot.adapters.networks.threads_rules import RULES as THREADS
-from pierrot.adapters.networks.xtext import RULES as X
+from pierrot.adapters.networks.threads.rules import RULES as THREADS
+from pierrot.adapters.networks.x.text import RULES as X
 from pierrot.domain import PUBLISHED, UNKNOWN, Photo
 from pierrot.errors import PostRefused
 from pierrot.ports import NO_OPTIONS, Attempt, FetchedImage, Post, PostOptions, Settled

@@ -13,7 +13,7 @@ import pytest
 from pierrot import service
 from pierrot.adapters.networks.bluesky import RULES as BLUESKY
 from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
-from pierrot.adapters.networks.xtext import RULES as X
+from pierrot.adapters.networks.x.text import RULES as X
 from pierrot.domain import FAILED, PENDING, PUBLISHED, UNKNOWN, Filters, Photo
 from pierrot.errors import EXIT_NOTHING_TO_PUBLISH, EXIT_USAGE, NothingToPublish, PierrotError, UsageError
 from tests.fakes import (

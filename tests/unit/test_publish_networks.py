@@ -12,7 +12,7 @@ from pierrot import service
 from pierrot.adapters.images.exif import display_size, has_location
 from pierrot.adapters.networks.bluesky import RULES as BLUESKY
 from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
-from pierrot.adapters.networks.xtext import RULES as X
+from pierrot.adapters.networks.x.text import RULES as X
 from pierrot.domain import (
     FAILED,
     PENDING,

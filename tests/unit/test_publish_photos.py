@@ -10,7 +10,7 @@ import pytest
 from pierrot import service
 from pierrot.adapters.networks.bluesky import RULES as BLUESKY
 from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
-from pierrot.adapters.networks.xtext import RULES as X
+from pierrot.adapters.networks.x.text import RULES as X
 from pierrot.domain import FAILED, PUBLISHED, UNKNOWN, Filters, LogEntry, Photo, PublishLog
 from pierrot.errors import AnotherRunActive
 from pierrot.ports import Settled

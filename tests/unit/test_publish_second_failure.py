@@ -12,7 +12,7 @@ import pytest
 
 from pierrot.adapters.networks.bluesky import RULES as BLUESKY
 from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
-from pierrot.adapters.networks.xtext import RULES as X
+from pierrot.adapters.networks.x.text import RULES as X
 from pierrot.domain import FAILED, LOG_DOCUMENT, PENDING, PUBLISHED, UNKNOWN, LogEntry, PublishLog
 from pierrot.errors import DuplicateEvent, ImageError, PierrotError, PostRefused, PublishError, StoreError
 from pierrot.ports import Attempt, Post, Settled

@@ -15,7 +15,8 @@ from pierrot.config import CORE_SPECS, SPECS
 from pierrot.errors import EXIT_USAGE, UsageError
 
 NETWORKS = networks.names()
-PACKAGE = Path(networks.__file__).resolve().parents[2]
+# The checkout: pierrot/adapters/networks/__init__.py is three folders below it.
+PACKAGE = Path(networks.__file__).resolve().parents[3]
 
 
 def test_an_unknown_network_is_a_usage_error_naming_the_known_ones() -> None:
@@ -138,8 +139,10 @@ NAMING = re.compile(r"^[\"'](?:" + "|".join(map(re.escape, NETWORKS)) + r")[\"']
 
 def _code_outside_the_networks() -> list[Path]:
     folder = PACKAGE / "pierrot" / "adapters" / "networks"
-    return [p for p in sorted((PACKAGE / "pierrot").rglob("*.py"))
-            if folder not in p.parents and "_twitter_text" not in p.parts]
+    found = [p for p in sorted((PACKAGE / "pierrot").rglob("*.py"))
+             if folder not in p.parents and "_twitter_text" not in p.parts]
+    assert len(found) > 40, "the package's modules were not found: this test would prove nothing"
+    return found
 
 
 def test_no_module_outside_the_networks_folder_names_a_network() -> None:
@@ -150,4 +153,22 @@ def test_no_module_outside_the_networks_folder_names_a_network() -> None:
             # Comments may mention a network; code, strings and docstrings may not.
             if token.type in (tokenize.STRING, tokenize.NAME) and NAMING.search(token.string):
                 found.append(f"{path.relative_to(PACKAGE)}:{token.start[0]}: {token.string[:60]}")
+    assert found == []
+
+
+def test_a_network_is_named_only_in_its_own_package_and_the_registry_line() -> None:
+    """Not even a comment elsewhere says a network's name: a newcomer finds all of it in one folder."""
+    folder = PACKAGE / "pierrot" / "adapters" / "networks"
+    found = []
+    scanned: set[Path] = set()
+    for name in (n for n in NETWORKS if len(n) > 1):  # "x" is a letter as much as a network
+        word = re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE)
+        for path in sorted((PACKAGE / "pierrot").rglob("*.py")):
+            if "_twitter_text" in path.parts or folder / name in path.parents:
+                continue
+            scanned.add(path)
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if word.search(line) and not line.startswith("NAMES:"):
+                    found.append(f"{path.relative_to(PACKAGE)}:{number}: {line.strip()[:80]}")
+    assert len(scanned) > 40, "the package's modules were not found: this test would prove nothing"
     assert found == []

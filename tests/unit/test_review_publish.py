@@ -15,7 +15,7 @@ import requests
 from pierrot.adapters.networks.bluesky import RULES as BLUESKY
 from pierrot.adapters.networks.mastodon import DEFAULT_RULES as MASTODON
 from pierrot.adapters.networks.mastodon import MastodonPublisher
-from pierrot.adapters.networks.xtext import RULES as X
+from pierrot.adapters.networks.x.text import RULES as X
 from pierrot.domain import FAILED, PUBLISHED, UNKNOWN, parse_iso
 from pierrot.errors import AnotherRunActive, DuplicateEvent, PierrotError
 from pierrot.ports import Attempt, Post, Settled

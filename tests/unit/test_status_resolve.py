@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pierrot import service
-from pierrot.adapters.networks.xtext import RULES as X_RULES
+from pierrot.adapters.networks.x.text import RULES as X_RULES
 from pierrot.domain import (
     CATALOGUE_DOCUMENT,
     FAILED,

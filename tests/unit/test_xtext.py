@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from pierrot.adapters.networks import xtext
+from pierrot.adapters.networks.x import text as xtext
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,7 @@ def test_loads_without_pkg_resources() -> None:
     """Python 3.12+ venvs have no setuptools: the rules must load with pkg_resources unimportable."""
     code = (
         "import sys; sys.modules['pkg_resources'] = None\n"
-        "from pierrot.adapters.networks import xtext\n"
+        "from pierrot.adapters.networks.x import text as xtext\n"
         "print(xtext.weighted_length('日本 https://example.com'))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,4 +1,4 @@
-"""Where a network that fetches the image itself (Threads) finds it: never an image with a location in it.
+"""Where a network that fetches the image itself finds it: never an image with a location in it.
 
 With an S3 store, the cleaned bytes go in the store's bucket under ``<prefix>/pierrot-images/`` and the network
 gets a presigned GET URL that lasts an hour; the object is deleted once the post is settled, and a sweep takes
@@ -57,7 +57,7 @@ class S3ImageHost(ImageHost):
                 "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.url_seconds
             )
         except _boto_errors() as exc:
-            raise ImageError(f"cannot put the image in s3://{self.bucket}/{self.folder} for Threads to fetch: "
+            raise ImageError(f"cannot put the image in s3://{self.bucket}/{self.folder} for the network to fetch: "
                              f"{_reason(exc)}") from None
         return HostedImage(url=url, key=key)
 
@@ -90,17 +90,17 @@ class FlickrImageHost(ImageHost):
     def host(self, image: FetchedImage) -> HostedImage:
         """The size's Flickr URL; ImageError saying why not and what to do when it may show where the photo was."""
         if image.source_url is None:
-            raise ImageError("Threads needs a public URL of the image, and this one has none")
+            raise ImageError("the network fetches the image from a public URL, and this one has none")
         if image.location_removed is None:
             raise ImageError(
-                f"Threads would fetch size {image.size_label} from Flickr, and pierrot did not check it for a location "
-                "(location is kept on purpose): with a local store it cannot hand Threads a cleaned copy. Use an S3 "
-                "store (PIERROT_STORE=s3://...), where pierrot hosts the cleaned image itself"
+                f"the network would fetch size {image.size_label} from Flickr, and pierrot did not check it for a "
+                "location (location is kept on purpose): with a local store it cannot hand over a cleaned copy. Use "
+                "an S3 store (PIERROT_STORE=s3://...), where pierrot hosts the cleaned image itself"
             )
         if image.location_removed:
             raise ImageError(
-                f"Threads fetches the image from a URL, and Flickr's size {image.size_label} of this photo tells where "
-                "it was taken: pierrot removed it from its copy, but Flickr's URL would show it. Use an S3 store "
+                f"the network fetches the image from a URL, and Flickr's size {image.size_label} of this photo tells "
+                "where it was taken: pierrot removed it from its copy, but Flickr's URL would show it. Use an S3 store "
                 "(PIERROT_STORE=s3://...), where pierrot hosts the cleaned image itself"
             )
         return HostedImage(url=image.source_url, key=None)

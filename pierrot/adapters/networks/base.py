@@ -16,13 +16,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from pierrot.adapters.http import (
-    MAX_ANSWER_BYTES,
-    ApiSession,
+from pierrot.adapters.http import MAX_ANSWER_BYTES, ApiSession, redirect_target
+from pierrot.adapters.http_failures import (
     RedirectRefused,
     describe_failure,
     post_failure,
-    redirect_target,
     require_safe_url,
     resets,
     sent_credentials,
@@ -34,9 +32,9 @@ from pierrot.ports import Publisher
 
 log = logging.getLogger(__name__)
 
-# Where networks say when a rate limit resets, in the order they are read: Mastodon (ISO 8601) and Laravel, so
-# Pixelfed (unix time), send X-RateLimit-Reset, X x-rate-limit-reset, Bluesky's PDS ratelimit-reset (unix time);
-# any may send Retry-After instead.
+# Where networks say when a rate limit resets, in the order they are read: X-RateLimit-Reset (ISO 8601 or unix
+# time), x-rate-limit-reset (unix time), RateLimit-Reset (unix time, or seconds from now); any may send
+# Retry-After instead.
 RESET_HEADERS = ("X-RateLimit-Reset", "x-rate-limit-reset", "RateLimit-Reset")
 # A reset below this is a number of seconds from now (the IETF draft's RateLimit-Reset), not a unix time.
 EPOCH_FLOOR = 1_000_000_000

@@ -88,7 +88,7 @@ class Choosing(Composing):
                                             "skipped too: run `pierrot sync`")
             if not found:
                 raise next(iter(failures.values()))
-            # No size of this photo fits one network (say all over Bluesky's 1 MB): that network fails, not all.
+            # No size of this photo fits one network (say all over its byte cap): that network fails, not all.
             for name, failure in failures.items():
                 self._fail(name, failure)
                 active.remove(name)

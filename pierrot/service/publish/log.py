@@ -208,7 +208,7 @@ def _attempt(entry: LogEntry) -> Attempt:
 
 
 def _created_at(moment: dt.datetime) -> str:
-    """The time a post says it was made, to the millisecond, as Bluesky's createdAt wants it."""
+    """The time a post says it was made: UTC, to the millisecond, with a Z (ISO 8601 as record keys want it)."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

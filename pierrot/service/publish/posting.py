@@ -25,7 +25,7 @@ class Posting(Choosing):
             result = self.results[name]
             publisher = self.publishers[name]
             try:
-                # Threads stages them with the image.
+                # A network that stages the whole post takes them with the image.
                 extra = post_options(self.options, self.rules[name], photo, *(c.photo for c in result.also))
                 carried = [(images[name], result.alt_text), *((c.image, c.alt_text) for c in result.also)]
                 media_ids = _send_images(publisher, carried, text=result.text, options=extra)
@@ -62,7 +62,7 @@ class Posting(Choosing):
         publisher, rules, result = self.publishers[name], self.rules[name], self.results[name]
         text = entry.text or result.text
         attempt = _attempt(entry)
-        # This attempt's uploads: one per photo carried, or one staged post (Threads' carousel container).
+        # This attempt's uploads: one per photo carried, or one staged post (a carousel container).
         media_ids = list(entry.media_ids if sending is None else sending)
         undecided = UNKNOWN if resumed and not absent else FAILED
         if not self._still_held(state, entry):
@@ -182,7 +182,7 @@ def _send_images(
     publisher: Publisher, images: list[tuple[FetchedImage, str | None]], *, text: str, options: PostOptions
 ) -> tuple[str, ...]:
     """Upload a post's images, each with its alt text (nothing public): one media id each, or, on a network that
-    stages a post of several as one (Threads' carousel container), that one id."""
+    stages a post of several as one (a carousel container), that one id."""
     if len(images) > 1:
         staged = publisher.stage_post(images, text=text, options=options)
         if staged is not None:

@@ -15,7 +15,7 @@ from pierrot.service.publish.posting import Posting, _send_images
 from pierrot.service.publish.texts import post_options
 
 # An interrupted post is looked up only this long after it was last touched: the request may still be in flight
-# (Mastodon stores an Idempotency-Key only once the status is saved).
+# (a network may keep an idempotency key only once the post is saved).
 SETTLE_AFTER_SECONDS = 120
 
 
@@ -129,7 +129,7 @@ class Settling(Posting):
                 raise PhotoGone(f"photo {entry.photo_id} is no longer in the catalogue")
             photo = catalogue.photo(index)
             if settled.staged is not None:
-                # The network still holds this very post staged (Threads' container): publish it as it is. A new
+                # The network still holds this very post staged (a container): publish it as it is. A new
                 # upload would stage a second post beside it.
                 result.photo_id, result.text = photo.id, entry.text or ""
                 media_ids: tuple[str, ...] = (settled.staged,)
@@ -149,7 +149,7 @@ class Settling(Posting):
                     else:
                         result.also.append(Companion(each, image, alt))
                     uploads.append((image, alt))
-                # Staged anew as one post where the network stages them (Threads' carousel container).
+                # Staged anew as one post where the network stages them (a carousel container).
                 media_ids = _send_images(self.publishers[name], uploads, text=entry.text or "", options=extra)
         except PierrotError as exc:
             if absent:

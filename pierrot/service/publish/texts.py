@@ -33,7 +33,7 @@ def _invalid_templates(options: PublishOptions, rules: dict[str, NetworkRules]) 
 
 
 def _measure(rules: NetworkRules) -> Callable[[str], int]:
-    """The network's measure of a text; over a byte cap too (Bluesky's 3000) counts as over the limit."""
+    """The network's measure of a text; over its byte cap too, where it has one, counts as over the limit."""
 
     def measure(text: str) -> int:
         if rules.max_text_bytes is not None and len(text.encode()) > rules.max_text_bytes:
@@ -59,7 +59,7 @@ def _texts(
     measure = _measure(rules)
     limit = rules.text_limit
     warning = post_options(options, rules, photo, *carried).warning
-    if warning and rules.warnings == "spoiler":  # Mastodon counts the warning against the status's limit
+    if warning and rules.warnings == "spoiler":  # a spoiler text counts against the post's limit
         limit = max(rules.text_limit - rules.measure(warning), 0)
     variants = compose.compose_post_variants(
         photo, options.template_for(network), options.link, measure=measure, limit=limit,

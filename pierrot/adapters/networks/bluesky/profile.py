@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from pierrot.adapters.networks.bluesky_answers import _Failure, _field
+from pierrot.adapters.networks.bluesky.answers import _Failure, _field
 from pierrot.errors import PublishError
 from pierrot.ports import BotFlag
 

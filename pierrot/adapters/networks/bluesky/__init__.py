@@ -12,10 +12,11 @@ import requests
 
 from pierrot import __version__
 from pierrot.adapters.http_failures import RedirectRefused
-from pierrot.adapters.networks import Context, Network, PostRef, bluesky_profile, template_specs
+from pierrot.adapters.networks import Context, Network, PostRef, template_specs
 from pierrot.adapters.networks.base import HttpPublisher, json_of
-from pierrot.adapters.networks.bluesky_answers import _error_of, _Failure, _field, _too_big
-from pierrot.adapters.networks.bluesky_rules import (
+from pierrot.adapters.networks.bluesky import profile
+from pierrot.adapters.networks.bluesky.answers import _error_of, _Failure, _field, _too_big
+from pierrot.adapters.networks.bluesky.rules import (
     POST_COLLECTION,
     SELF_LABELS,
     TID_PATTERN,
@@ -26,7 +27,7 @@ from pierrot.adapters.networks.bluesky_rules import (
     post_record,
     record_time,
 )
-from pierrot.adapters.networks.bluesky_rules import RULES as RULES
+from pierrot.adapters.networks.bluesky.rules import RULES as RULES
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.ports import NO_OPTIONS, Attempt, BotFlag, FetchedImage, NetworkRules, Post, PostOptions, Settled
 from pierrot.specs import Spec
@@ -104,10 +105,10 @@ class BlueskyPublisher(HttpPublisher):
         return self._login_or_raise().handle
 
     def bot_flag(self) -> BotFlag:
-        return bluesky_profile.bot_flag(self)
+        return profile.bot_flag(self)
 
     def set_bot_flag(self) -> None:
-        bluesky_profile.set_bot_flag(self)
+        profile.set_bot_flag(self)
 
     def new_attempt(self, created_at: str) -> Attempt:
         """A fresh record key (TID) and the post's ``createdAt``, both kept so that a retry is the same record."""

@@ -24,14 +24,14 @@ import requests
 from pierrot import __version__
 from pierrot.adapters.networks import Context, Network, PostRef, template_specs
 from pierrot.adapters.networks.base import CredentialsRefused, json_of
-from pierrot.adapters.networks.threads_graph import TOKEN_ATTR, TOKEN_SETTING, GraphPublisher, field_of, whole
-from pierrot.adapters.networks.threads_graph import TokenStatus as TokenStatus
+from pierrot.adapters.networks.threads.graph import TOKEN_ATTR, TOKEN_SETTING, GraphPublisher, field_of, whole
+from pierrot.adapters.networks.threads.graph import TokenStatus as TokenStatus
 
 # Re-exported: the rules are the network's, whatever module holds their counting.
-from pierrot.adapters.networks.threads_rules import IMAGE_TYPES
-from pierrot.adapters.networks.threads_rules import RULES as RULES
-from pierrot.adapters.networks.threads_rules import cut_alt_text as cut_alt_text
-from pierrot.adapters.networks.threads_rules import threads_length as threads_length
+from pierrot.adapters.networks.threads.rules import IMAGE_TYPES
+from pierrot.adapters.networks.threads.rules import RULES as RULES
+from pierrot.adapters.networks.threads.rules import cut_alt_text as cut_alt_text
+from pierrot.adapters.networks.threads.rules import threads_length as threads_length
 from pierrot.domain import parse_iso
 from pierrot.errors import ConfigError, DuplicatePost, ImageError, PostOutcomeUnknown, PostRefused, PublishError
 from pierrot.logs import excerpt

@@ -25,7 +25,7 @@ from pierrot import __version__
 from pierrot.adapters.http import DEADLINE_FACTOR, ApiSession
 from pierrot.adapters.networks import Asker, Context, Network, PostRef, template_specs
 from pierrot.adapters.networks.base import CredentialsRefused, HttpPublisher, json_of
-from pierrot.adapters.networks.mastodon_answers import (
+from pierrot.adapters.networks.mastodon.answers import (
     _field,
     _is_duplicate_key,
     _is_media_taken,
@@ -35,9 +35,9 @@ from pierrot.adapters.networks.mastodon_answers import (
 )
 
 # Re-exported: the rules are the network's, whatever module holds their counting.
-from pierrot.adapters.networks.mastodon_rules import DEFAULT_RULES as DEFAULT_RULES
-from pierrot.adapters.networks.mastodon_rules import cut_alt_text, rules_from_instance
-from pierrot.adapters.networks.mastodon_rules import mastodon_length as mastodon_length
+from pierrot.adapters.networks.mastodon.rules import DEFAULT_RULES as DEFAULT_RULES
+from pierrot.adapters.networks.mastodon.rules import cut_alt_text, rules_from_instance
+from pierrot.adapters.networks.mastodon.rules import mastodon_length as mastodon_length
 from pierrot.domain import parse_iso
 from pierrot.errors import ConfigError, DuplicatePost, PostOutcomeUnknown, PublishError
 from pierrot.ports import NO_OPTIONS, Attempt, BotFlag, FetchedImage, NetworkRules, Post, PostOptions, Settled
@@ -430,10 +430,10 @@ NETWORK = Network(
 
 
 def setup(ask: Asker, current: Mapping[str, Any], context: Context) -> dict[str, Any]:
-    """`pierrot init`: the instance, then an access token by OAuth's code flow, verified (see mastodon_setup)."""
-    from pierrot.adapters.networks import mastodon_setup
+    """`pierrot init`: the instance, then an access token by OAuth's code flow, verified (see oauth.py)."""
+    from pierrot.adapters.networks.mastodon import oauth
 
-    return mastodon_setup.setup(ask, current, context)
+    return oauth.setup(ask, current, context)
 
 
 NETWORK = dataclasses.replace(NETWORK, setup=setup)

@@ -14,7 +14,7 @@ from pierrot import __version__
 from pierrot.adapters.http import ApiSession
 from pierrot.adapters.networks import Context, Network, PostRef, template_specs
 from pierrot.adapters.networks.base import HttpPublisher
-from pierrot.adapters.networks.xtext import RULES
+from pierrot.adapters.networks.x.text import RULES
 from pierrot.errors import DuplicatePost, PostOutcomeUnknown, PublishError
 from pierrot.ports import NO_OPTIONS, Attempt, BotFlag, FetchedImage, Post, PostOptions
 from pierrot.specs import Spec
